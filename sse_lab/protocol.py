@@ -1,0 +1,253 @@
+"""The SSE wire format: a pure encoder and an incremental decoder.
+
+This module is sans-I/O: bytes in, events out. It opens no sockets, reads no
+clock and imports nothing else from :mod:`sse_lab`, so the server, the client,
+the widgets and the notebooks all share one implementation of the format.
+
+The decoder follows the WHATWG HTML Living Standard, section 9.2.5 "Parsing an
+event stream" and 9.2.6 "Interpreting an event stream", for any chunking of
+the input: whole, in pieces, or one byte at a time (a chunk may end inside a
+UTF-8 sequence or between ``\\r`` and ``\\n``).
+
+The encoder makes forgery impossible: a line break inside ``data`` becomes
+several ``data:`` lines, and a line break inside ``event`` or ``id`` (or a NUL
+inside ``id``) is refused, so no input can produce more than one event.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass
+
+__all__ = ["Event", "EventParser", "encode_event", "parse", "DONE"]
+
+#: The sentinel the source article (and OpenAI's API) sends as the last event.
+DONE = "[DONE]"
+
+# SSE knows exactly three line terminators. str.splitlines() also splits on
+# \v, \f, \x1c-\x1e, \x85, \u2028 and \u2029, which are ordinary characters here.
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One dispatched event, as a browser's ``MessageEvent`` would see it.
+
+    Attributes:
+        event: The event type; ``"message"`` when the block set none.
+        data: The ``data:`` lines of the block joined with ``"\\n"``.
+        id: The last event ID at dispatch time (the browser's ``lastEventId``);
+            it persists across events until a later ``id:`` field changes it.
+        retry: The reconnection time in milliseconds if this block set one,
+            else ``None``.
+    """
+
+    event: str = "message"
+    data: str = ""
+    id: str = ""
+    retry: int | None = None
+
+
+class EventParser:
+    """Incremental event-stream decoder (WHATWG HTML §9.2.5-9.2.6).
+
+    Feed it the bytes of one response as they arrive; it returns the events
+    each chunk completes. ``close()`` ends the stream: per the spec a final
+    block without its blank line is discarded, never dispatched.
+
+    ``last_event_id`` and ``retry`` survive ``close()``, as they survive a
+    reconnection in a browser, so one parser can follow a reconnecting
+    stream: send ``last_event_id`` as the ``Last-Event-ID`` header and wait
+    ``retry`` milliseconds before reconnecting.
+
+    Attributes:
+        last_event_id: The event source's last event ID string, updated when a
+            block is dispatched (even a block without data).
+        retry: The reconnection time in milliseconds in force, set by the
+            latest valid ``retry:`` field seen so far, or ``None``.
+    """
+
+    __slots__ = (
+        "last_event_id",
+        "retry",
+        "_decoder",
+        "_at_start",
+        "_skip_lf",
+        "_tail",
+        "_data",
+        "_event_type",
+        "_id_buffer",
+        "_block_retry",
+    )
+
+    def __init__(self) -> None:
+        self.last_event_id: str = ""
+        self.retry: int | None = None
+        self._id_buffer = ""
+        self._reset_stream()
+
+    def _reset_stream(self) -> None:
+        # Invalid UTF-8 becomes U+FFFD (the spec's "UTF-8 decode"); the
+        # incremental decoder keeps a sequence split across chunks intact.
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._at_start = True  # a BOM is stripped only at the very start
+        self._skip_lf = False  # the previous chunk ended with CR
+        self._tail = ""  # an incomplete line
+        self._data: list[str] = []
+        self._event_type = ""
+        self._id_buffer = self.last_event_id
+        self._block_retry: int | None = None
+
+    def feed(self, chunk: bytes) -> list[Event]:
+        """Decode ``chunk`` and return the events it completes, in order."""
+        text = self._decoder.decode(chunk)
+        return self._feed_text(text)
+
+    def close(self) -> list[Event]:
+        """End the stream and return the events that completes.
+
+        The spec discards a block that lacks its terminating blank line, so
+        this returns an empty list; it exists so callers can treat every
+        decoder alike. Connection state (buffers, decoder, BOM) is reset;
+        ``last_event_id`` and ``retry`` are kept for a reconnection.
+        """
+        text = self._decoder.decode(b"", True)
+        events = self._feed_text(text)
+        self._reset_stream()
+        return events
+
+    def _feed_text(self, text: str) -> list[Event]:
+        if not text:
+            return []
+        if self._at_start:
+            self._at_start = False
+            if text[0] == "\ufeff":
+                text = text[1:]
+        if self._skip_lf:
+            self._skip_lf = False
+            if text[:1] == "\n":
+                text = text[1:]
+        if self._tail:
+            text = self._tail + text
+        if "\r" in text:
+            lines = _LINE_BREAK.split(text)
+            # A CR ends its line at once; an LF that may follow arrives later.
+            self._skip_lf = text[-1] == "\r"
+        else:
+            lines = text.split("\n")
+        self._tail = lines.pop()
+        events: list[Event] = []
+        for line in lines:
+            if line:
+                self._field(line)
+            else:
+                self._dispatch(events)
+        return events
+
+    def _field(self, line: str) -> None:
+        colon = line.find(":")
+        if colon == 0:
+            return  # a comment
+        if colon > 0:
+            name = line[:colon]
+            value = line[colon + 1 :]
+            if value[:1] == " ":
+                value = value[1:]
+        else:
+            name = line
+            value = ""
+        if name == "data":
+            self._data.append(value)
+        elif name == "event":
+            self._event_type = value
+        elif name == "id":
+            if "\x00" not in value:
+                self._id_buffer = value
+        elif name == "retry":
+            # Only ASCII digits count: int() would also take "-1", " 5",
+            # "1_000" and non-ASCII digits such as "١٢".
+            if value and value.isascii() and value.isdigit():
+                self.retry = self._block_retry = int(value)
+        # Any other field name is ignored.
+
+    def _dispatch(self, events: list[Event]) -> None:
+        self.last_event_id = self._id_buffer
+        if self._data:
+            events.append(
+                Event(
+                    self._event_type or "message",
+                    "\n".join(self._data),
+                    self.last_event_id,
+                    self._block_retry,
+                )
+            )
+            self._data = []
+        self._event_type = ""
+        self._block_retry = None
+
+
+def parse(stream: bytes) -> list[Event]:
+    """Decode a whole event stream (a convenience around :class:`EventParser`)."""
+    parser = EventParser()
+    return parser.feed(stream) + parser.close()
+
+
+def _check_single_line(name: str, value: str, forbid_nul: bool = False) -> None:
+    if "\n" in value or "\r" in value:
+        raise ValueError(f"{name} must not contain a line break: {value!r}")
+    if forbid_nul and "\x00" in value:
+        raise ValueError(f"{name} must not contain NUL: {value!r}")
+
+
+def encode_event(
+    data: str | None = None,
+    *,
+    event: str | None = None,
+    id: str | None = None,  # noqa: A002 - the SSE field is called "id"
+    retry: int | None = None,
+    comment: str | None = None,
+) -> bytes:
+    """Encode one event block as UTF-8 bytes, ending with its blank line.
+
+    Args:
+        data: The payload. Each line break (``\\n``, ``\\r`` or ``\\r\\n``)
+            starts a new ``data:`` line, so the receiver gets the text back
+            with ``\\n`` line breaks and no line can forge another field.
+        event: The event type (``event:``); no line breaks allowed.
+        id: The event ID (``id:``); no line breaks or NUL allowed. ``""``
+            resets the receiver's last event ID.
+        retry: The reconnection time in milliseconds, a non-negative int.
+        comment: A comment (``: ...`` lines, ignored by receivers, useful as a
+            heartbeat); split per line.
+
+    Returns:
+        The bytes of exactly one block. Without ``data`` the block dispatches
+        no event, but its ``id``/``retry`` still take effect.
+
+    Raises:
+        ValueError: ``event`` or ``id`` contains a line break, ``id``
+            contains NUL, or ``retry`` is not a non-negative int.
+    """
+    parts: list[str] = []
+    if comment is not None:
+        for line in _LINE_BREAK.split(comment):
+            parts.append(f": {line}\n" if line else ":\n")
+    if event is not None:
+        _check_single_line("event", event)
+        parts.append(f"event: {event}\n")
+    if id is not None:
+        _check_single_line("id", id, forbid_nul=True)
+        parts.append(f"id: {id}\n")
+    if retry is not None:
+        if isinstance(retry, bool) or not isinstance(retry, int) or retry < 0:
+            raise ValueError(f"retry must be a non-negative int, got {retry!r}")
+        parts.append(f"retry: {retry}\n")
+    if data is not None:
+        if "\n" in data or "\r" in data:
+            for line in _LINE_BREAK.split(data):
+                parts.append(f"data: {line}\n")
+        else:
+            parts.append(f"data: {data}\n")
+    parts.append("\n")
+    return "".join(parts).encode("utf-8")
