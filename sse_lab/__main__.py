@@ -1,0 +1,52 @@
+"""Command line: ``python -m sse_lab serve [--host 127.0.0.1] [--port 1314]``."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+
+from .server import ServerConfig, start_server
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the lab server standalone until Ctrl+C (or SIGTERM)."""
+    parser = argparse.ArgumentParser(prog="python -m sse_lab", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the SSE lab server")
+    serve.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=1314, help="port (default 1314, 0 = any)")
+    serve.add_argument("--heartbeat", type=float, default=15.0, help="idle heartbeat, s")
+    serve.add_argument("--send-timeout", type=float, default=10.0, help="stalled reader cut, s")
+    serve.add_argument(
+        "--cors-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="allow this origin to read the streams (repeatable; none by default)",
+    )
+    args = parser.parse_args(argv)
+
+    config = ServerConfig(
+        heartbeat=args.heartbeat,
+        send_timeout=args.send_timeout,
+        cors_origins=tuple(args.cors_origin),
+    )
+    server = start_server(args.port, args.host, config=config)
+    print(f"sse_lab serving on {server.url}  (chat page: {server.url}/ ; Ctrl+C stops)",
+          flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    server.stop()
+    print("sse_lab stopped", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

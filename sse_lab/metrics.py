@@ -1,0 +1,289 @@
+"""Latency metrics of a recorded stream, and how long a reader sits idle.
+
+Everything here is pure Python and reads only a :class:`~sse_lab.recording.Recording`
+(or plain numbers), so the same numbers can be computed in a test, a benchmark
+or a notebook cell. Times are seconds throughout; :func:`summary_table` shows
+milliseconds because that is the scale people reason about for latency.
+
+The metrics are the ones used to judge LLM serving:
+
+* **TTFB** (time to first byte): when the first body byte arrived.
+* **TTFT** (time to first token): when the first token became visible.
+* **ITL** (inter-token latency): the gaps between consecutive tokens; its
+  percentiles tell a smooth stream (p50 close to p99) from a stuttering one.
+* **tokens/s**: the decode rate once the stream is flowing.
+
+A blocking (non-streaming) fetch is a Recording with ``transport="blocking"``
+and a single arrival holding the whole text: its TTFT is the whole wait.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from .recording import Recording
+
+__all__ = [
+    "StreamMetrics",
+    "percentile",
+    "reader_idle_time",
+    "summarize",
+    "summary_table",
+    "visible_words",
+    "word_count",
+]
+
+
+@dataclass(frozen=True)
+class StreamMetrics:
+    """Latency figures of one recorded stream (all times in seconds).
+
+    Attributes:
+        ttfb: Time to first byte (``Recording.first_byte_time``), or ``None``.
+        ttft: Arrival time of the first token, ``None`` if no token arrived.
+        total: When the stream ended (``end_time``, else the last arrival),
+            ``None`` if nothing at all arrived.
+        n_tokens: How many tokens arrived.
+        itl: Inter-token latencies: the gaps between consecutive token arrivals.
+        itl_p50: Median inter-token latency, ``None`` with fewer than 2 tokens.
+        itl_p90: 90th percentile inter-token latency, or ``None``.
+        itl_p99: 99th percentile inter-token latency, or ``None``.
+        itl_mean: Mean inter-token latency, or ``None``.
+        itl_max: The longest gap between two tokens (the worst stall), or ``None``.
+        tokens_per_s: Tokens after the first divided by the time from the first
+            token to the last; ``None`` with fewer than 2 tokens or when they
+            all arrived at the same instant (a single read of a buffered body).
+        bytes_received: Body bytes received, framing included.
+        requests: HTTP requests made (reconnections and polls add up).
+        transport: The recording's transport (``"sse"``, ``"blocking"``...).
+    """
+
+    ttfb: float | None
+    ttft: float | None
+    total: float | None
+    n_tokens: int
+    itl: tuple[float, ...]
+    itl_p50: float | None
+    itl_p90: float | None
+    itl_p99: float | None
+    itl_mean: float | None
+    tokens_per_s: float | None
+    bytes_received: int
+    requests: int
+    itl_max: float | None = None
+    transport: str = ""
+
+
+def percentile(values: Iterable[float], q: float) -> float:
+    """The ``q``-th percentile of ``values`` with linear interpolation.
+
+    Same definition as ``numpy.percentile(values, q)`` (method ``"linear"``):
+    sort the values, take the fractional rank ``(n - 1) * q / 100`` and
+    interpolate between the two neighbouring values.
+
+    Args:
+        values: The sample (any order; at least one value).
+        q: The percentile, between 0 and 100 inclusive.
+
+    Raises:
+        ValueError: ``values`` is empty or ``q`` is outside ``[0, 100]``.
+    """
+    data = sorted(float(v) for v in values)
+    if not data:
+        raise ValueError("percentile of an empty sequence")
+    if not 0 <= q <= 100 or math.isnan(q):
+        raise ValueError(f"q must be between 0 and 100, got {q!r}")
+    rank = (len(data) - 1) * q / 100
+    lo = math.floor(rank)
+    hi = min(lo + 1, len(data) - 1)
+    frac = rank - lo
+    if frac == 0:
+        return data[lo]
+    # numpy's formula: a + (b - a) * frac, exact at both ends.
+    return data[lo] + (data[hi] - data[lo]) * frac
+
+
+def summarize(rec: Recording) -> StreamMetrics:
+    """Compute the latency metrics of one recording.
+
+    Only token arrivals count as tokens (``message`` events other than
+    ``[DONE]``); other event types such as heartbeats or errors are ignored.
+    """
+    times = rec.token_times
+    itl = tuple(b - a for a, b in zip(times, times[1:], strict=False))
+    if rec.end_time is not None:
+        total: float | None = rec.end_time
+    elif rec.arrivals:
+        total = max(a.t for a in rec.arrivals)
+    else:
+        total = None
+    tokens_per_s = None
+    if len(times) >= 2 and times[-1] > times[0]:
+        tokens_per_s = (len(times) - 1) / (times[-1] - times[0])
+    return StreamMetrics(
+        ttfb=rec.first_byte_time,
+        ttft=times[0] if times else None,
+        total=total,
+        n_tokens=len(times),
+        itl=itl,
+        itl_p50=percentile(itl, 50) if itl else None,
+        itl_p90=percentile(itl, 90) if itl else None,
+        itl_p99=percentile(itl, 99) if itl else None,
+        itl_mean=sum(itl) / len(itl) if itl else None,
+        tokens_per_s=tokens_per_s,
+        bytes_received=rec.bytes_received,
+        requests=rec.requests,
+        itl_max=max(itl) if itl else None,
+        transport=rec.transport,
+    )
+
+
+# -- words and readers --------------------------------------------------------
+
+# Characters written without spaces between words: each one counts as a word
+# (CJK ideographs, kana, and the compatibility and extension ideograph blocks).
+_CJK = (
+    "\u3040-\u30ff"  # hiragana, katakana
+    "\u3400-\u4dbf"  # CJK extension A
+    "\u4e00-\u9fff"  # CJK unified ideographs
+    "\uf900-\ufaff"  # CJK compatibility ideographs
+    "\U00020000-\U0003134f"  # CJK extensions B-G
+)
+# A word elsewhere: letters/digits, joined by an apostrophe or hyphen
+# ("don't", "Server-Sent" are one word each). Punctuation alone is no word.
+_WORD = re.compile(rf"[{_CJK}]|(?:(?![{_CJK}])[^\W_])+(?:['\u2019-](?:(?![{_CJK}])[^\W_])+)*")
+
+
+def word_count(text: str) -> int:
+    """Count the words of mixed English/Chinese text.
+
+    Latin-script words are runs of letters or digits (an inner apostrophe or
+    hyphen joins them); each CJK character counts as one word, which is how
+    reading speed is usually measured for Chinese and Japanese. Punctuation,
+    full-width or not, counts for nothing.
+
+    >>> word_count("我是你的AI助手,很高兴为您服务!")
+    14
+    >>> word_count("Don't stop: Server-Sent Events!")
+    4
+    """
+    return sum(1 for _ in _WORD.finditer(text))
+
+
+def visible_words(rec: Recording) -> list[tuple[float, int]]:
+    """``(t, words visible so far)`` after each token of ``rec``.
+
+    The input :func:`reader_idle_time` expects, and what
+    :func:`sse_lab.plots.visible_text_over_time` draws.
+    """
+    return [(t, word_count(text)) for t, text in rec.visible_text()]
+
+
+def reader_idle_time(
+    times_and_words: Sequence[tuple[float, int]], words_per_s: float = 4.0
+) -> float:
+    """Seconds a reader spends waiting with nothing new to read.
+
+    The reader starts at ``t = 0`` (when the request was sent), reads at
+    ``words_per_s`` whatever is visible, and waits whenever they have caught up
+    with the text; the result is the total waiting time from ``t = 0`` until
+    they have read the last word. A blocking fetch that shows everything at
+    ``T`` gives exactly ``T``; a stream faster than reading gives its time to
+    first token; a stream slower than reading adds every stall.
+
+    Word counts are cumulative (words visible at time ``t``); a count that
+    goes down (a partial word rewritten) is treated as the running maximum.
+
+    Args:
+        times_and_words: ``(t, visible words)`` pairs, in any order.
+        words_per_s: Reading speed; about 4 words/s (240 wpm) for adults, or
+            4 CJK characters per second, a slow but comfortable pace.
+
+    Returns:
+        The idle time in seconds; ``0.0`` for no input, and the time of the
+        last update when no words ever became visible.
+
+    Raises:
+        ValueError: ``words_per_s`` is not positive.
+    """
+    if not words_per_s > 0:
+        raise ValueError(f"words_per_s must be positive, got {words_per_s!r}")
+    points = sorted((float(t), int(w)) for t, w in times_and_words)
+    if not points:
+        return 0.0
+    # Words arrive in batches; the reader serves them at words_per_s like a
+    # queue, so the last word is read at max over batches of
+    # (batch time + words from that batch on / speed). Everything else was idle.
+    batches: list[tuple[float, int]] = []  # (time, words visible before it)
+    shown = 0
+    for t, w in points:
+        if w > shown:
+            batches.append((t, shown))
+            shown = w
+    if shown == 0:
+        return max(0.0, points[-1][0])
+    finish = max(max(t, 0.0) + (shown - before) / words_per_s for t, before in batches)
+    return max(0.0, finish - shown / words_per_s)
+
+
+# -- a table for notebooks ---------------------------------------------------
+
+
+def _ms(x: float | None) -> str:
+    return "-" if x is None else f"{x * 1000:.0f}"
+
+
+def _width(s: str) -> int:
+    # Wide (CJK) characters take two columns in a monospace notebook output.
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
+
+
+def summary_table(metrics_by_name: dict[str, StreamMetrics]) -> str:
+    """A small aligned text table of several streams' metrics, times in ms.
+
+    Columns: TTFB, TTFT, ITL p50/p90/p99, total (all ms), tokens, tokens/s,
+    requests and body bytes. Missing values show as ``-``. Meant for
+    ``print()`` in a notebook cell.
+    """
+    header = [
+        "",
+        "TTFB ms",
+        "TTFT ms",
+        "ITL p50",
+        "ITL p90",
+        "ITL p99",
+        "total ms",
+        "tokens",
+        "tok/s",
+        "reqs",
+        "bytes",
+    ]
+    rows = [header]
+    for name, m in metrics_by_name.items():
+        rows.append(
+            [
+                str(name),
+                _ms(m.ttfb),
+                _ms(m.ttft),
+                _ms(m.itl_p50),
+                _ms(m.itl_p90),
+                _ms(m.itl_p99),
+                _ms(m.total),
+                str(m.n_tokens),
+                "-" if m.tokens_per_s is None else f"{m.tokens_per_s:.1f}",
+                str(m.requests),
+                str(m.bytes_received),
+            ]
+        )
+    widths = [max(_width(row[i]) for row in rows) for i in range(len(header))]
+    lines = []
+    for row in rows:
+        cells = [row[0] + " " * (widths[0] - _width(row[0]))]
+        cells += [" " * (w - _width(c)) + c for c, w in zip(row[1:], widths[1:], strict=False)]
+        lines.append("  ".join(cells).rstrip())
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)

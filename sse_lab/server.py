@@ -1,0 +1,628 @@
+"""The lab's SSE server: Tornado on its own asyncio loop in a daemon thread.
+
+Why a thread: a Tornado app ``listen()``-ed in a notebook cell shares the
+kernel's event loop, so a *blocking* call in a cell (``urllib``, ``time.sleep``,
+a synchronous client) would freeze the very server it is waiting for. Here the
+server owns its loop in a daemon thread; cells may block or await as they like.
+
+Endpoints (all SSE responses are built with :func:`sse_lab.protocol.encode_event`):
+
+* ``GET /``         the chat page: ``EventSource``, ``textContent``, backoff.
+* ``GET /sse``      the source article's clock, ``?count=10&interval=1.0``.
+* ``GET /chat``     the simulated model's tokens, ``?prompt=&seed=&speed=``,
+  one event per token with ``id: k``; resumes after ``Last-Event-ID: k``.
+* ``GET /complete`` the same answer, blocking: JSON once it is all generated.
+* ``GET /stats``    open connections, events sent, live tasks, RSS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import json
+import os
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from typing import Any, TypeVar
+
+import tornado.httpserver
+import tornado.ioloop
+import tornado.netutil
+import tornado.web
+from tornado.iostream import StreamClosedError
+from tornado.log import app_log
+
+from .model import SimulatedLLM
+from .protocol import DONE, encode_event
+
+__all__ = [
+    "LabServer",
+    "ServerConfig",
+    "SSEHandler",
+    "start_server",
+    "running_servers",
+    "process_rss",
+]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Knobs of a :class:`LabServer`.
+
+    Attributes:
+        heartbeat: Seconds of silence after which an open stream gets a
+            ``: heartbeat`` comment, so proxies and browsers keep it open.
+        send_timeout: Seconds a write may wait for a reader; a client that
+            stops reading for longer is disconnected instead of letting its
+            buffer grow.
+        retry_ms: The ``retry:`` reconnection time sent at the start of every
+            stream.
+        cors_origins: Origins allowed to read the streams cross-origin; empty
+            means no ``Access-Control-Allow-Origin`` header at all.
+        model: The token source behind ``/chat`` and ``/complete``.
+    """
+
+    heartbeat: float = 15.0
+    send_timeout: float = 10.0
+    retry_ms: int = 1000
+    cors_origins: tuple[str, ...] = ()
+    model: SimulatedLLM = field(default_factory=SimulatedLLM)
+
+
+def process_rss() -> int:
+    """Resident set size of this process in bytes."""
+    try:
+        import psutil  # ipykernel depends on it, so it is there in the lab
+
+        return int(psutil.Process().memory_info().rss)
+    except ImportError:  # pragma: no cover - fallback for a bare install
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+class _Lab:
+    """Shared state of one server, touched only from the server's loop."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        self.open: set[SSEHandler] = set()
+        self.open_by_path: Counter[str] = Counter()
+        self.served = 0
+        self.events_sent = 0
+        self.tasks: set[asyncio.Task[Any]] = set()
+        self.dropped_stalled = 0
+        self.heartbeats_sent = 0
+        self.started = time.monotonic()
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "open_connections": dict(+self.open_by_path),
+            "open_total": len(self.open),
+            "connections_served": self.served,
+            "events_sent": self.events_sent,
+            "generation_tasks": sum(1 for t in self.tasks if not t.done()),
+            "heartbeats_sent": self.heartbeats_sent,
+            "dropped_stalled": self.dropped_stalled,
+            "rss_bytes": process_rss(),
+            "uptime_s": round(time.monotonic() - self.started, 3),
+        }
+
+    def sweep(self) -> None:
+        """Send heartbeats to idle streams and drop readers that stalled."""
+        now = time.monotonic()
+        cfg = self.config
+        for handler in list(self.open):
+            pending = handler._flush_started
+            if pending is not None and now - pending > cfg.send_timeout:
+                self.dropped_stalled += 1
+                handler.abort("send timeout: the client stopped reading")
+            elif pending is None and now - handler._last_write >= cfg.heartbeat:
+                self.heartbeats_sent += 1
+                handler._write_nowait(encode_event(comment="heartbeat"))
+
+
+class SSEHandler(tornado.web.RequestHandler):
+    """Base class for a streaming endpoint: subclass and write :meth:`stream`.
+
+    ``get()`` sets the SSE headers, runs :meth:`stream` as its own task, and
+    cancels that task the moment the client goes away (``on_connection_close``)
+    or a write fails (``StreamClosedError``). Inside ``stream`` call
+    :meth:`send` for each event; it writes the encoded bytes, then awaits
+    ``flush()``, so a slow reader slows the producer instead of filling memory.
+
+    Example::
+
+        class Countdown(SSEHandler):
+            async def stream(self):
+                for n in range(3, 0, -1):
+                    await self.send(str(n), id=str(n))
+                    await asyncio.sleep(0.1)
+
+        server.add_handler(r"/countdown", Countdown)
+    """
+
+    lab: _Lab
+
+    def initialize(self, lab: _Lab) -> None:
+        self.lab = lab
+        self._task: asyncio.Task[None] | None = None
+        self._flush_started: float | None = None
+        self._last_write = time.monotonic()
+        self._gone = False
+        self._retry_pending: int | None = None
+
+    # -- headers ---------------------------------------------------------------
+    def set_default_headers(self) -> None:
+        self.set_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.set_header("Cache-Control", "no-cache")
+        # nginx and some proxies buffer responses unless told not to.
+        self.set_header("X-Accel-Buffering", "no")
+        _cors(self)
+
+    def compute_etag(self) -> None:
+        return None  # a stream has no stable body to hash
+
+    # -- the request -----------------------------------------------------------
+    def parse_arguments(self) -> None:
+        """Read and validate query arguments before the stream starts.
+
+        Raise ``tornado.web.HTTPError(400, ...)`` here: once the first event
+        is out, the status line has been sent and can no longer change.
+        """
+
+    async def get(self, *args: str) -> None:
+        self.parse_arguments()
+        lab = self.lab
+        path = self.request.path
+        lab.open.add(self)
+        lab.open_by_path[path] += 1
+        lab.served += 1
+        self._task = asyncio.ensure_future(self._run(*args))
+        lab.tasks.add(self._task)
+        try:
+            await self._task
+        except (asyncio.CancelledError, StreamClosedError):
+            pass
+        except Exception:
+            app_log.exception("stream %s failed", path)
+        finally:
+            lab.tasks.discard(self._task)
+            lab.open.discard(self)
+            lab.open_by_path[path] -= 1
+        if not self._gone and not self._finished:
+            try:
+                self.finish()
+            except StreamClosedError:  # pragma: no cover - raced with a close
+                pass
+
+    async def _run(self, *args: str) -> None:
+        # A comment-only first block flushes the headers at once (time to
+        # first byte). ``retry:`` rides on the first real event instead: a
+        # block with retry but no data is dispatched by nobody per the spec,
+        # yet several parsers (httpx-sse, the openai SDK's) turn it into an
+        # empty event, which an LLM client then fails to parse as JSON.
+        self._retry_pending = self.lab.config.retry_ms
+        await self.send(comment="stream open")
+        await self.stream(*args)
+
+    async def stream(self, *args: str) -> None:
+        """Produce the events of this endpoint (override in subclasses)."""
+        raise NotImplementedError
+
+    def on_connection_close(self) -> None:
+        self._gone = True
+        if self._task is not None:
+            self._task.cancel()
+
+    def abort(self, reason: str = "") -> None:
+        """Drop the connection now (the client may reconnect)."""
+        self._gone = True
+        if self._task is not None:
+            self._task.cancel()
+        self.request.connection.close()
+
+    # -- writing ---------------------------------------------------------------
+    async def send(
+        self,
+        data: str | None = None,
+        *,
+        event: str | None = None,
+        id: str | None = None,  # noqa: A002 - the SSE field name
+        retry: int | None = None,
+        comment: str | None = None,
+    ) -> None:
+        """Encode one event, write it, and wait until it is on the socket."""
+        if data is not None and retry is None and self._retry_pending is not None:
+            retry = self._retry_pending
+        if data is not None:
+            self._retry_pending = None
+        await self.send_bytes(
+            encode_event(data, event=event, id=id, retry=retry, comment=comment),
+            is_event=data is not None,
+        )
+
+    async def send_bytes(self, payload: bytes, *, is_event: bool = True) -> None:
+        """Write already-encoded bytes (one or more whole blocks) and flush."""
+        if self._gone:
+            raise StreamClosedError()
+        self.write(payload)
+        self._last_write = self._flush_started = time.monotonic()
+        try:
+            await self.flush()
+        finally:
+            self._flush_started = None
+        if is_event:
+            self.lab.events_sent += 1
+
+    def _write_nowait(self, payload: bytes) -> None:
+        if self._gone:
+            return
+        self.write(payload)
+        self._last_write = time.monotonic()
+        fut = self.flush()
+        fut.add_done_callback(_consume_exception)
+
+
+def _consume_exception(fut: asyncio.Future[Any]) -> None:
+    if not fut.cancelled():
+        fut.exception()
+
+
+def _cors(handler: tornado.web.RequestHandler) -> None:
+    origins = handler.settings["lab"].config.cors_origins
+    origin = handler.request.headers.get("Origin")
+    if origins and origin and (origin in origins or "*" in origins):
+        handler.set_header("Access-Control-Allow-Origin", origin)
+        handler.set_header("Vary", "Origin")
+
+
+def _arg_float(handler: tornado.web.RequestHandler, name: str, default: float) -> float:
+    raw = handler.get_argument(name, None)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise tornado.web.HTTPError(400, f"{name} must be a number") from None
+    if not (value == value and abs(value) != float("inf")):
+        raise tornado.web.HTTPError(400, f"{name} must be finite")
+    return value
+
+
+def _arg_int(handler: tornado.web.RequestHandler, name: str, default: int) -> int:
+    raw = handler.get_argument(name, None)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise tornado.web.HTTPError(400, f"{name} must be an integer") from None
+
+
+class ClockHandler(SSEHandler):
+    """The source article's ``/sse``: the time every ``interval`` s, ``count`` times."""
+
+    def parse_arguments(self) -> None:
+        self.count = max(0, _arg_int(self, "count", 10))
+        self.interval = max(0.0, _arg_float(self, "interval", 1.0))
+
+    async def stream(self) -> None:
+        for i in range(self.count):
+            await asyncio.sleep(self.interval)
+            await self.send(f"Current Time is {time.strftime('%H:%M:%S')}", id=str(i))
+        await self.send(DONE)
+
+
+def _model_for(handler: tornado.web.RequestHandler, model: SimulatedLLM) -> SimulatedLLM:
+    speed = _arg_float(handler, "speed", model.speed)
+    cadence = handler.get_argument("cadence", model.cadence)
+    if speed <= 0:
+        raise tornado.web.HTTPError(400, "speed must be positive")
+    if cadence not in ("steady", "bursty"):
+        raise tornado.web.HTTPError(400, "cadence must be steady or bursty")
+    if speed == model.speed and cadence == model.cadence:
+        return model
+    return replace(model, speed=speed, cadence=cadence)  # type: ignore[arg-type]
+
+
+def _resume_index(handler: tornado.web.RequestHandler) -> int:
+    """The token to start from: one past ``Last-Event-ID`` (header or query)."""
+    raw = handler.request.headers.get("Last-Event-ID")
+    if raw is None:
+        # A page that recreates its EventSource cannot set headers.
+        raw = handler.get_argument("lastEventId", None)
+    if raw is None or not raw.isascii() or not raw.isdigit():
+        return 0
+    return int(raw) + 1
+
+
+class ChatHandler(SSEHandler):
+    """``/chat``: one event per token, ``id: k`` = token index, then ``[DONE]``.
+
+    ``drop_after=n`` makes the server cut the connection after ``n`` tokens of
+    a fresh request (not of a resumed one), to demonstrate reconnection.
+    """
+
+    def parse_arguments(self) -> None:
+        self.prompt = self.get_argument("prompt", "hello")
+        self.seed = _arg_int(self, "seed", 0)
+        self.model = _model_for(self, self.lab.config.model)
+        self.start = _resume_index(self)
+        self.drop_after = _arg_int(self, "drop_after", -1)
+
+    async def stream(self) -> None:
+        sent = 0
+        async for token in self.model.stream(self.prompt, self.seed, start=self.start):
+            await self.send(token.text, id=str(token.index))
+            sent += 1
+            if self.start == 0 and sent == self.drop_after:
+                self.abort("drop_after reached")
+                return
+        await self.send(DONE)
+
+
+class CompleteHandler(tornado.web.RequestHandler):
+    """``/complete``: the blocking style; the whole answer as JSON at the end."""
+
+    def initialize(self, lab: _Lab) -> None:
+        self.lab = lab
+        self._task: asyncio.Task[str] | None = None
+
+    def set_default_headers(self) -> None:
+        _cors(self)
+
+    async def get(self) -> None:
+        prompt = self.get_argument("prompt", "hello")
+        seed = _arg_int(self, "seed", 0)
+        model = _model_for(self, self.lab.config.model)
+        self._task = asyncio.ensure_future(model.complete(prompt, seed))
+        self.lab.tasks.add(self._task)
+        try:
+            text = await self._task
+        except asyncio.CancelledError:
+            return
+        finally:
+            self.lab.tasks.discard(self._task)
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.finish(json.dumps({"text": text, "prompt": prompt, "seed": seed}))
+
+    def on_connection_close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+
+class StatsHandler(tornado.web.RequestHandler):
+    """``/stats``: the server's live counters as JSON."""
+
+    def initialize(self, lab: _Lab) -> None:
+        self.lab = lab
+
+    def set_default_headers(self) -> None:
+        self.set_header("Cache-Control", "no-cache")
+        _cors(self)
+
+    def get(self) -> None:
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.finish(json.dumps(self.lab.snapshot()))
+
+
+class PageHandler(tornado.web.RequestHandler):
+    """``/``: the chat page (static HTML, all streaming done by the browser)."""
+
+    def get(self) -> None:
+        page = resources.files("sse_lab").joinpath("static/index.html").read_bytes()
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.set_header("Cache-Control", "no-cache")
+        self.finish(page)
+
+
+class LabServer:
+    """A running lab server. Use :func:`start_server` to get one.
+
+    Works as a context manager (stops on exit). All methods are safe to call
+    from any thread, including the notebook's.
+    """
+
+    def __init__(self, host: str, port: int, config: ServerConfig) -> None:
+        self.host = host
+        self.port = port
+        self.config = config
+        self._lab = _Lab(config)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._http: tornado.httpserver.HTTPServer | None = None
+        self._app: tornado.web.Application | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._stopped = False
+
+    # -- identity --------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. ``http://127.0.0.1:1314``; append paths to it."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive() and not self._stopped
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The server's own event loop (for advanced use)."""
+        assert self._loop is not None
+        return self._loop
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return f"<LabServer {self.url} {state}>"
+
+    # -- lifecycle ---------------------------------------------------------------
+    def _start(self) -> None:
+        # Bind in the caller's thread so "address already in use" is raised
+        # here, not lost inside the server thread.
+        sockets = tornado.netutil.bind_sockets(self.port, self.host)
+        self.port = sockets[0].getsockname()[1]
+        self._thread = threading.Thread(
+            target=self._serve, args=(sockets,), name=f"sse_lab-server-{self.port}", daemon=True
+        )
+        self._thread.start()
+        self._ready.wait(10)
+        if self._error is not None:
+            raise self._error
+
+    def _serve(self, sockets: list[Any]) -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        self._loop = loop
+        try:
+            loop.run_until_complete(self._setup(sockets))
+        except BaseException as exc:  # handed to the caller of start_server
+            self._error = exc
+            self._ready.set()
+            loop.close()
+            return
+        self._ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+            for t in pending:
+                t.cancel()
+            if pending:
+                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    async def _setup(self, sockets: list[Any]) -> None:
+        self._app = make_app(self._lab)
+        self._http = tornado.httpserver.HTTPServer(self._app)
+        self._http.add_sockets(sockets)
+        period = max(0.05, min(1.0, self.config.heartbeat / 4, self.config.send_timeout / 4))
+        self._sweeper = tornado.ioloop.PeriodicCallback(self._lab.sweep, period * 1000)
+        self._sweeper.start()
+
+    def call(self, fn: Callable[[], T], timeout: float = 10.0) -> T:
+        """Run ``fn()`` on the server's loop and return its result."""
+        if self._loop is None or not self.running:
+            raise RuntimeError("the server is not running")
+        if threading.current_thread() is self._thread:
+            return fn()
+        result: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+        def run() -> None:
+            try:
+                result.set_result(fn())
+            except BaseException as exc:
+                result.set_exception(exc)
+
+        self._loop.call_soon_threadsafe(run)
+        return result.result(timeout)
+
+    def stats(self) -> dict[str, Any]:
+        """The same counters as ``GET /stats``."""
+        return self.call(self._lab.snapshot)
+
+    def add_handler(self, pattern: str, handler: type[tornado.web.RequestHandler]) -> str:
+        """Route ``pattern`` to ``handler`` on the running server; return its URL.
+
+        Subclasses of :class:`SSEHandler` get the server's state as ``self.lab``.
+        """
+        app = self._app
+        assert app is not None
+        kwargs = {"lab": self._lab} if issubclass(handler, SSEHandler) else {}
+        self.call(lambda: app.add_handlers(r".*", [(pattern, handler, kwargs)]))
+        return self.url + pattern
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Close every connection, cancel every task and end the thread."""
+        if self._stopped:
+            return
+        self._stopped = True
+        _REGISTRY.pop((self.host, self.port), None)
+        loop = self._loop
+        if loop is None or self._thread is None or not self._thread.is_alive():
+            return
+        fut = asyncio.run_coroutine_threadsafe(self._shutdown(), loop)
+        try:
+            fut.result(timeout)
+        except (concurrent.futures.TimeoutError, RuntimeError):
+            pass
+        loop.call_soon_threadsafe(loop.stop)
+        self._thread.join(timeout)
+
+    async def _shutdown(self) -> None:
+        self._sweeper.stop()
+        assert self._http is not None
+        self._http.stop()  # no new connections
+        for handler in list(self._lab.open):
+            handler.abort("server shutting down")
+        for task in list(self._lab.tasks):
+            task.cancel()
+        try:
+            await asyncio.wait_for(self._http.close_all_connections(), 2.0)
+        except asyncio.TimeoutError:  # pragma: no cover - a stuck socket
+            pass
+
+    def __enter__(self) -> LabServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def make_app(lab: _Lab) -> tornado.web.Application:
+    """The Tornado application with every lab endpoint."""
+    kw = {"lab": lab}
+    return tornado.web.Application(
+        [
+            (r"/", PageHandler),
+            (r"/sse", ClockHandler, kw),
+            (r"/chat", ChatHandler, kw),
+            (r"/complete", CompleteHandler, kw),
+            (r"/stats", StatsHandler, kw),
+        ],
+        lab=lab,
+    )
+
+
+_REGISTRY: dict[tuple[str, int], LabServer] = {}
+_REGISTRY_LOCK = threading.Lock()
+
+
+def start_server(
+    port: int = 0, host: str = "127.0.0.1", config: ServerConfig | None = None
+) -> LabServer:
+    """Start a lab server in a background thread, or return the running one.
+
+    Args:
+        port: TCP port; ``0`` picks a free one. Asking again for a port this
+            process already serves returns that server (re-running a notebook
+            cell never fails with "address already in use").
+        host: Interface to bind; the loopback default keeps the lab private.
+        config: Heartbeat, send timeout, CORS origins, model...
+
+    Raises:
+        OSError: The port is taken by another process (raised here, in the
+            caller, not lost in the server thread).
+    """
+    with _REGISTRY_LOCK:
+        if port:
+            existing = _REGISTRY.get((host, port))
+            if existing is not None and existing.running:
+                return existing
+        server = LabServer(host, port, config or ServerConfig())
+        server._start()
+        _REGISTRY[(host, server.port)] = server
+        return server
+
+
+def running_servers() -> list[LabServer]:
+    """Every lab server this process is running."""
+    return [s for s in _REGISTRY.values() if s.running]

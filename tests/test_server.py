@@ -1,0 +1,286 @@
+"""The in-kernel Tornado server, over real sockets on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import socket
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+from conftest import wait_until
+
+from sse_lab.client import HTTPError, record, record_sync
+from sse_lab.model import SimulatedLLM
+from sse_lab.protocol import DONE, parse
+from sse_lab.server import ServerConfig, start_server
+
+
+def get_json(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=5) as resp:
+        return json.loads(resp.read())
+
+
+def raw_get(url_path: str, port: int, headers: str = "", read_for: float = 1.0) -> bytes:
+    """A plain-socket GET, reading whatever arrives for ``read_for`` seconds."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(f"GET {url_path} HTTP/1.1\r\nHost: x\r\n{headers}\r\n".encode())
+        sock.settimeout(0.2)
+        data = b""
+        t_end = time.monotonic() + read_for
+        while time.monotonic() < t_end:
+            try:
+                chunk = sock.recv(65536)
+            except TimeoutError:
+                continue
+            if not chunk:
+                break
+            data += chunk
+        return data
+
+
+def test_stream_headers(server) -> None:
+    rec = record_sync(server.url + "/chat?prompt=hello&speed=50")
+    h = rec.headers
+    assert rec.status == 200
+    assert h["Content-Type"] == "text/event-stream; charset=utf-8"
+    assert h["Cache-Control"] == "no-cache"
+    assert h["X-Accel-Buffering"] == "no"
+    assert "Access-Control-Allow-Origin" not in h
+
+
+def test_cors_only_for_configured_origins() -> None:
+    cfg = ServerConfig(cors_origins=("http://allowed.example",))
+    with start_server(config=cfg) as srv:
+        ok = raw_get("/sse?count=0", srv.port, "Origin: http://allowed.example\r\n", 0.5)
+        bad = raw_get("/sse?count=0", srv.port, "Origin: http://evil.example\r\n", 0.5)
+    assert b"Access-Control-Allow-Origin: http://allowed.example" in ok
+    assert b"Access-Control-Allow-Origin" not in bad
+
+
+def test_clock_endpoint_sends_count_times_then_done(server) -> None:
+    rec = record_sync(server.url + "/sse?count=3&interval=0.05")
+    data = [a.event.data for a in rec.arrivals]
+    assert len(data) == 4 and data[-1] == DONE
+    assert all(re.fullmatch(r"Current Time is \d\d:\d\d:\d\d", d) for d in data[:3])
+    assert [a.event.id for a in rec.arrivals[:3]] == ["0", "1", "2"]
+    gaps = [b - a for a, b in zip(rec.token_times, rec.token_times[1:], strict=False)]
+    assert all(g > 0.03 for g in gaps)  # paced, not dumped at once
+
+
+def test_clock_defaults_are_ten_ticks_one_second_apart(server) -> None:
+    # Read only the first tick: the default interval is 1 s.
+    t0 = time.monotonic()
+    rec = record_sync(server.url + "/sse", max_events=1)
+    assert rec.tokens[0].startswith("Current Time is")
+    assert time.monotonic() - t0 >= 0.9
+
+
+def test_chat_streams_the_models_tokens_with_ids(server) -> None:
+    prompt, seed = "why stream tokens?", 4
+    rec = record_sync(server.url + f"/chat?prompt={prompt}&seed={seed}&speed=20")
+    expected = SimulatedLLM().tokens(prompt, seed)
+    assert rec.tokens == expected
+    assert [a.event.id for a in rec.token_arrivals] == [str(i) for i in range(len(expected))]
+    assert rec.arrivals[-1].event.data == DONE
+
+
+def test_chat_is_paced_like_a_model(server) -> None:
+    rec = record_sync(server.url + "/chat?prompt=why%20stream&seed=1&speed=4")
+    plan = SimulatedLLM(speed=4).plan("why stream", 1)
+    assert rec.token_times[0] >= plan.ttft * 0.9
+    assert rec.end_time >= plan.total * 0.9
+    assert rec.first_byte_time < rec.token_times[0]  # headers + retry block come first
+
+
+def test_last_event_id_resumes_with_the_next_token(server) -> None:
+    url = server.url + "/chat?prompt=why%20stream&seed=2&speed=50"
+    full = record_sync(url)
+    resumed = record_sync(url, headers={"Last-Event-ID": "9"})
+    assert resumed.tokens == full.tokens[10:]
+    assert resumed.token_arrivals[0].event.id == "10"
+    also = record_sync(url + "&lastEventId=9")
+    assert also.tokens == full.tokens[10:]
+
+
+@pytest.mark.parametrize("drop_after", [1, 7, 20])
+def test_dropped_connection_resumes_with_identical_text(server, drop_after: int) -> None:
+    url = server.url + f"/chat?prompt=why%20stream&seed=5&speed=50&drop_after={drop_after}"
+    rec = record_sync(url, reconnect=True)
+    expected = SimulatedLLM().tokens("why stream", 5)
+    assert rec.reconnects == 1 and rec.requests == 2
+    assert rec.tokens == expected  # no duplicate, no gap
+    ids = [a.event.id for a in rec.token_arrivals]
+    assert len(ids) == len(set(ids))
+
+
+def test_client_leaving_mid_answer_stops_generation(server) -> None:
+    url = server.url + "/chat?prompt=why%20stream&seed=0&speed=1"
+    rec = record_sync(url, max_events=3)
+    assert len(rec.arrivals) == 3
+    took = wait_until(
+        lambda: server.stats()["generation_tasks"] == 0 and server.stats()["open_total"] == 0
+    )
+    assert took < 1.0
+    assert "/chat" not in server.stats()["open_connections"]
+
+
+def test_many_connect_disconnect_cycles_leak_nothing(server) -> None:
+    def loop_tasks() -> int:
+        return len(asyncio.all_tasks(server.loop))
+
+    baseline = server.call(loop_tasks)
+
+    async def cycles(n: int) -> None:
+        for i in range(n):
+            await record(server.url + f"/chat?prompt=why&seed={i}&speed=100", max_events=1)
+
+    asyncio.run(cycles(500))
+    wait_until(
+        lambda: server.stats()["open_total"] == 0 and server.stats()["generation_tasks"] == 0
+    )
+    wait_until(lambda: server.call(loop_tasks) <= baseline)
+    stats = server.stats()
+    assert stats["open_connections"] == {}
+
+
+def test_stats_endpoint_reports_the_counters(server) -> None:
+    before = get_json(server.url + "/stats")
+    record_sync(server.url + "/chat?prompt=hello&speed=50")
+    after = get_json(server.url + "/stats")
+    for key in ("open_connections", "connections_served", "events_sent",
+                "generation_tasks", "rss_bytes"):
+        assert key in after
+    assert after["connections_served"] >= before["connections_served"] + 1
+    assert after["events_sent"] - before["events_sent"] >= 17  # 16 tokens + [DONE]
+    assert after["rss_bytes"] > 1_000_000
+
+
+def test_open_connections_are_counted_per_endpoint(server) -> None:
+    async def hold() -> dict:
+        from sse_lab.client import SSEClient
+
+        client = SSEClient(server.url + "/sse?count=50&interval=0.1")
+        it = client.__aiter__()
+        await it.__anext__()
+        stats = server.stats()
+        await client.close()
+        await it.aclose()
+        return stats
+
+    stats = asyncio.run(hold())
+    assert stats["open_connections"].get("/sse") == 1
+
+
+def test_start_server_twice_on_one_port_returns_the_running_server(server) -> None:
+    again = start_server(server.port)
+    assert again is server
+
+
+def test_bind_error_is_raised_in_the_caller() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        with pytest.raises(OSError):
+            start_server(taken.getsockname()[1])
+
+
+def test_blocking_urllib_from_the_thread_that_started_the_server() -> None:
+    srv = start_server()
+    try:
+        with urllib.request.urlopen(srv.url + "/chat?prompt=hello&speed=50", timeout=5) as r:
+            body = r.read()
+        events = parse(body)
+        assert "".join(e.data for e in events[:-1]) == SimulatedLLM().answer("hello")
+    finally:
+        srv.stop()
+
+
+def test_stop_is_prompt_with_clients_connected_and_port_reusable() -> None:
+    srv = start_server()
+    port = srv.port
+    got_eof = threading.Event()
+
+    def reader() -> None:
+        record_sync(srv.url + "/sse?count=100&interval=0.1", timeout=5)
+        got_eof.set()
+
+    threads = [threading.Thread(target=reader) for _ in range(5)]
+    for t in threads:
+        t.start()
+    wait_until(lambda: srv.stats()["open_total"] == 5)
+    t0 = time.monotonic()
+    srv.stop()
+    assert time.monotonic() - t0 < 3.0
+    assert got_eof.wait(3)
+    assert not srv.running
+    again = start_server(port)  # the same port is free again at once
+    assert again is not srv and again.port == port
+    again.stop()
+
+
+def test_heartbeat_comments_keep_an_idle_stream_alive() -> None:
+    with start_server(config=ServerConfig(heartbeat=0.1)) as srv:
+        data = raw_get("/sse?count=1&interval=0.6", srv.port, read_for=0.9)
+        assert data.count(b": heartbeat") >= 2
+        assert srv.stats()["heartbeats_sent"] >= 2
+
+
+def test_stalled_reader_is_dropped_after_send_timeout() -> None:
+    with start_server(config=ServerConfig(send_timeout=0.3)) as srv:
+        sock = socket.create_connection(("127.0.0.1", srv.port))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.sendall(b"GET /sse?count=100000000&interval=0 HTTP/1.1\r\nHost: x\r\n\r\n")
+        # Never read: the kernel buffers fill, flush() stops completing.
+        wait_until(lambda: srv.stats()["dropped_stalled"] == 1, timeout=10)
+        wait_until(lambda: srv.stats()["open_total"] == 0)
+        rss = srv.stats()["rss_bytes"]
+        sock.close()
+    assert rss < 500 * 2**20
+
+
+def test_bad_arguments_get_400(server) -> None:
+    with pytest.raises(HTTPError) as err:
+        record_sync(server.url + "/chat?speed=fast")
+    assert err.value.status == 400
+    with pytest.raises(urllib.error.HTTPError):
+        urllib.request.urlopen(server.url + "/sse?count=x", timeout=5)
+
+
+def test_chat_page_is_safe(server) -> None:
+    with urllib.request.urlopen(server.url + "/", timeout=5) as r:
+        page = r.read().decode()
+        assert r.headers["Content-Type"].startswith("text/html")
+    assert "new EventSource(" in page
+    assert ".textContent = event.data" in page
+    assert "innerHTML =" not in page and "innerHTML+=" not in page
+    assert '"[DONE]"' in page and "source.close()" in page
+    assert "Math.random()" in page and "MAX_DELAY_MS" in page  # capped, jittered backoff
+    assert "new EventSource('/" not in page  # relative URLs work behind a proxy
+
+
+def test_complete_endpoint_is_the_blocking_style(server) -> None:
+    t0 = time.monotonic()
+    body = get_json(server.url + "/complete?prompt=hello&speed=10")
+    took = time.monotonic() - t0
+    assert body["text"] == SimulatedLLM().answer("hello")
+    assert took >= SimulatedLLM(speed=10).plan("hello", 0).total * 0.9
+
+
+def test_learner_handler_can_be_added_to_the_running_server(server) -> None:
+    from sse_lab.server import SSEHandler
+
+    class Countdown(SSEHandler):
+        async def stream(self) -> None:
+            for n in range(3, 0, -1):
+                await self.send(str(n), id=str(n))
+            await self.send(DONE)
+
+    url = server.add_handler(r"/countdown", Countdown)
+    rec = record_sync(url)
+    assert rec.tokens == ["3", "2", "1"]
+    assert rec.headers["Content-Type"].startswith("text/event-stream")
