@@ -66,6 +66,11 @@ class ServerConfig:
         cors_origins: Origins allowed to read the streams cross-origin; empty
             means no ``Access-Control-Allow-Origin`` header at all.
         model: The token source behind ``/chat`` and ``/complete``.
+        max_lifetime: Seconds after which a stream is ended with a hint to
+            reconnect (the source article's 30-minute timeout); ``None`` for
+            no limit. Bounds what a forgotten tab can hold on to.
+        subscriber_queue: Bytes a broadcast subscriber may have waiting
+            unsent before it is dropped as stalled.
     """
 
     heartbeat: float = 15.0
@@ -73,6 +78,8 @@ class ServerConfig:
     retry_ms: int = 1000
     cors_origins: tuple[str, ...] = ()
     model: SimulatedLLM = field(default_factory=SimulatedLLM)
+    max_lifetime: float | None = 30 * 60.0
+    subscriber_queue: int = 256 * 1024
 
 
 def process_rss() -> int:
@@ -98,6 +105,7 @@ class _Lab:
         self.tasks: set[asyncio.Task[Any]] = set()
         self.dropped_stalled = 0
         self.heartbeats_sent = 0
+        self.lifetime_closed = 0
         self.started = time.monotonic()
 
     def snapshot(self) -> dict[str, Any]:
@@ -109,6 +117,7 @@ class _Lab:
             "generation_tasks": sum(1 for t in self.tasks if not t.done()),
             "heartbeats_sent": self.heartbeats_sent,
             "dropped_stalled": self.dropped_stalled,
+            "lifetime_closed": self.lifetime_closed,
             "rss_bytes": process_rss(),
             "uptime_s": round(time.monotonic() - self.started, 3),
         }
@@ -117,11 +126,20 @@ class _Lab:
         """Send heartbeats to idle streams and drop readers that stalled."""
         now = time.monotonic()
         cfg = self.config
+        lifetime = cfg.max_lifetime
         for handler in list(self.open):
             pending = handler._flush_started
             if pending is not None and now - pending > cfg.send_timeout:
                 self.dropped_stalled += 1
                 handler.abort("send timeout: the client stopped reading")
+            elif lifetime is not None and now - handler._opened >= lifetime:
+                self.lifetime_closed += 1
+                # Tell the client when to come back, then end the response;
+                # EventSource reconnects by itself (with Last-Event-ID).
+                handler._write_nowait(
+                    encode_event(retry=cfg.retry_ms, comment="lifetime limit: reconnect")
+                )
+                handler.end()
             elif pending is None and now - handler._last_write >= cfg.heartbeat:
                 self.heartbeats_sent += 1
                 handler._write_nowait(encode_event(comment="heartbeat"))
@@ -153,7 +171,7 @@ class SSEHandler(tornado.web.RequestHandler):
         self.lab = lab
         self._task: asyncio.Task[None] | None = None
         self._flush_started: float | None = None
-        self._last_write = time.monotonic()
+        self._last_write = self._opened = time.monotonic()
         self._gone = False
         self._retry_pending: int | None = None
 
@@ -217,6 +235,11 @@ class SSEHandler(tornado.web.RequestHandler):
 
     def on_connection_close(self) -> None:
         self._gone = True
+        if self._task is not None:
+            self._task.cancel()
+
+    def end(self) -> None:
+        """End the response cleanly now (what was written is still delivered)."""
         if self._task is not None:
             self._task.cancel()
 
@@ -504,7 +527,13 @@ class LabServer:
         self._app = make_app(self._lab)
         self._http = tornado.httpserver.HTTPServer(self._app)
         self._http.add_sockets(sockets)
-        period = max(0.05, min(1.0, self.config.heartbeat / 4, self.config.send_timeout / 4))
+        cfg = self.config
+        limits = [cfg.heartbeat, cfg.send_timeout] + (
+            [cfg.max_lifetime] if cfg.max_lifetime is not None else []
+        )
+        # One timer for all connections, however many: a quarter of the
+        # shortest limit keeps each within 25% of its nominal time.
+        period = max(0.05, min(1.0, *(x / 4 for x in limits)))
         self._sweeper = tornado.ioloop.PeriodicCallback(self._lab.sweep, period * 1000)
         self._sweeper.start()
 
@@ -579,17 +608,19 @@ class LabServer:
 
 def make_app(lab: _Lab) -> tornado.web.Application:
     """The Tornado application with every lab endpoint."""
+    from . import broadcast, buffering, openai_compat, transports
+
     kw = {"lab": lab}
-    return tornado.web.Application(
-        [
-            (r"/", PageHandler),
-            (r"/sse", ClockHandler, kw),
-            (r"/chat", ChatHandler, kw),
-            (r"/complete", CompleteHandler, kw),
-            (r"/stats", StatsHandler, kw),
-        ],
-        lab=lab,
-    )
+    routes: list[Any] = [
+        (r"/", PageHandler),
+        (r"/sse", ClockHandler, kw),
+        (r"/chat", ChatHandler, kw),
+        (r"/complete", CompleteHandler, kw),
+        (r"/stats", StatsHandler, kw),
+    ]
+    for feature in (transports, buffering, broadcast, openai_compat):
+        routes += feature.routes(lab)
+    return tornado.web.Application(routes, lab=lab)
 
 
 _REGISTRY: dict[tuple[str, int], LabServer] = {}

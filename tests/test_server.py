@@ -284,3 +284,12 @@ def test_learner_handler_can_be_added_to_the_running_server(server) -> None:
     rec = record_sync(url)
     assert rec.tokens == ["3", "2", "1"]
     assert rec.headers["Content-Type"].startswith("text/event-stream")
+
+
+def test_lifetime_limit_ends_the_stream_and_the_client_resumes() -> None:
+    with start_server(config=ServerConfig(max_lifetime=0.3, retry_ms=50)) as srv:
+        url = srv.url + "/chat?prompt=why%20stream&seed=1&speed=5"
+        rec = record_sync(url, reconnect=True)
+        assert rec.reconnects >= 1
+        assert rec.tokens == SimulatedLLM().tokens("why stream", 1)
+        assert srv.stats()["lifetime_closed"] >= 1
