@@ -1,0 +1,78 @@
+"""Notebook conventions: stripped outputs, titles, summaries, exercises, cleanup.
+
+nbval executes the notebooks themselves (``make test`` passes ``--nbval-lax``
+over ``notebooks/``); this file checks what execution cannot see.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("[0-9][0-9]-*.ipynb"))
+
+
+def cells(path: Path) -> list[dict]:
+    return json.loads(path.read_text(encoding="utf-8"))["cells"]
+
+
+def source(cell: dict) -> str:
+    src = cell["source"]
+    return src if isinstance(src, str) else "".join(src)
+
+
+def test_there_are_notebooks() -> None:
+    assert len(NOTEBOOKS) >= 4
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_committed_without_outputs(path: Path) -> None:
+    for i, cell in enumerate(cells(path)):
+        if cell["cell_type"] == "code":
+            assert not cell.get("outputs"), f"{path.name} cell {i} keeps outputs"
+            assert cell.get("execution_count") is None, f"{path.name} cell {i} keeps a count"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_name_title_and_what_you_will_learn(path: Path) -> None:
+    assert re.fullmatch(r"\d\d-[a-z0-9-]+\.ipynb", path.name)
+    first = source(cells(path)[0])
+    assert first.startswith("# "), "the first cell is the notebook's # Title"
+    assert "what you will learn" in first.lower()
+    assert re.search(r"\b\d+\s*(min|minutes)\b", first), "says how long it takes"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_ends_with_summary_and_exercises(path: Path) -> None:
+    md = [source(c) for c in cells(path) if c["cell_type"] == "markdown"]
+    heads = [h for m in md for h in re.findall(r"^## (.+)$", m, re.M)]
+    assert "Summary" in heads and "Exercises" in heads
+    assert heads.index("Exercises") > heads.index("Summary")
+    assert heads[-1] == "Exercises", "Summary and Exercises come last"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_exercises_are_checked_and_servers_stopped(path: Path) -> None:
+    code = "\n".join(source(c) for c in cells(path) if c["cell_type"] == "code")
+    assert re.search(r"\bcheck_\w+\(", code), "an exercise is followed by a check call"
+    if "start_server(" in code:
+        last_code = [source(c) for c in cells(path) if c["cell_type"] == "code"][-1]
+        assert ".stop()" in last_code, "the last code cell stops the server"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_hard_coded_timing_claims_in_prose(path: Path) -> None:
+    # Numbers in prose must come from a measurement: durations are printed by
+    # code, not typed into markdown. The spec-given constants are allowed.
+    allowed = {"0.1 s", "1 s", "10 s", "50 ms", "150 ms", "100 ms", "30 s", "3 s"}
+    for cell in cells(path):
+        if cell["cell_type"] != "markdown":
+            continue
+        text = re.sub(r"`[^`]*`", "", source(cell))  # code spans are not claims
+        for m in re.finditer(r"\b\d+(?:\.\d+)?\s?(?:ms|s)\b", text):
+            assert m.group() in allowed, (
+                f"{path.name}: timing '{m.group()}' typed in prose; show the measured value"
+            )

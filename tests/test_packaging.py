@@ -1,0 +1,83 @@
+"""Packaging: pyproject and environment.yml agree, CI runs the README command, ruff is clean."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: pytest depends on tomli there
+    import tomli as tomllib
+
+ROOT = Path(__file__).parent.parent
+
+
+def _name(req: str) -> str:
+    return re.split(r"[<>=!~;\[ ]", req.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+
+def _spec(req: str) -> str:
+    return re.sub(r"\s+", "", req.split(";")[0])
+
+
+def _environment_yml() -> tuple[list[str], list[str]]:
+    conda, pip = [], []
+    section = None
+    for line in (ROOT / "environment.yml").read_text().splitlines():
+        if re.match(r"^dependencies:", line):
+            section = "deps"
+            continue
+        m = re.match(r"^  - (\S.*)$", line)
+        if section == "deps" and m and m.group(1) != "pip:":
+            conda.append(m.group(1))
+        m = re.match(r"^      - (\S.*)$", line)
+        if section == "deps" and m:
+            pip.append(m.group(1))
+    return conda, pip
+
+
+def test_environment_yml_names_the_same_dependencies_as_pyproject() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    runtime = {_name(r): _spec(r) for r in project["dependencies"]}
+    conda, pip = _environment_yml()
+    conda_deps = {_name(c): _spec(c) for c in conda if _name(c) not in ("python", "pip")}
+    assert conda_deps == runtime, "environment.yml and pyproject.toml disagree"
+    python = [c for c in conda if _name(c) == "python"]
+    assert python and project["requires-python"] in python[0]
+    assert "-e ." in pip
+    assert "conda-forge" in (ROOT / "environment.yml").read_text()
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert "make lab" in readme and "make test" in readme
+    ci = (ROOT / ".ci" / "run").read_text()
+    commands = [ln.strip() for ln in ci.splitlines() if ln.strip() and not ln.startswith("#")]
+    assert commands[-1] == "make test"
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^test: ", makefile, re.M) and re.search(r"^lab: ", makefile, re.M)
+    assert "--nbval-lax" in makefile and "--nbval-cell-timeout" in makefile
+
+
+def test_pytest_has_a_per_test_timeout() -> None:
+    opts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
+    assert int(opts["timeout"]) > 0
+
+
+def test_ruff_is_clean() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "sse_lab", "tests", "benchmarks"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_protocol_is_sans_io() -> None:
+    src = (ROOT / "sse_lab" / "protocol.py").read_text()
+    imports = set(re.findall(r"^(?:from|import) ([\w.]+)", src, re.M))
+    assert imports <= {"__future__", "codecs", "re", "dataclasses"}, imports
