@@ -140,6 +140,29 @@ def use_cjk_font() -> str | None:
 use_cjk_font()
 
 
+def _show_figures_in_ipython() -> None:
+    """Let a cell that returns one of our figures display it as a PNG.
+
+    Our figures are not managed by pyplot, so the inline backend's formatter
+    may not be registered yet (it is set up when pyplot is first imported);
+    register it for :class:`Figure` when running inside IPython.
+    """
+    try:
+        from IPython import get_ipython
+        from IPython.core.pylabtools import select_figure_formats
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None and hasattr(shell, "display_formatter"):
+        try:
+            select_figure_formats(shell, {"png"})
+        except Exception:  # display is a convenience, never a reason to fail
+            pass
+
+
+_show_figures_in_ipython()
+
+
 def _axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
     """``ax`` itself, or the axes of a new white, dark-text figure."""
     if ax is not None:

@@ -25,9 +25,10 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from contextlib import aclosing
 from dataclasses import dataclass, field, replace
 from importlib import resources
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import tornado.httpserver
 import tornado.ioloop
@@ -38,6 +39,10 @@ from tornado.log import app_log
 
 from .model import SimulatedLLM
 from .protocol import DONE, encode_event
+from .upstream import UpstreamError, UpstreamModel
+
+if TYPE_CHECKING:
+    from .broadcast import Hub
 
 __all__ = [
     "LabServer",
@@ -107,6 +112,9 @@ class _Lab:
         self.heartbeats_sent = 0
         self.lifetime_closed = 0
         self.started = time.monotonic()
+        from .broadcast import Hub  # broadcast subclasses SSEHandler: import late
+
+        self.hub: Hub = Hub(self)
 
     def snapshot(self) -> dict[str, Any]:
         return {
@@ -118,6 +126,10 @@ class _Lab:
             "heartbeats_sent": self.heartbeats_sent,
             "dropped_stalled": self.dropped_stalled,
             "lifetime_closed": self.lifetime_closed,
+            "subscribers": len(self.hub),
+            "broadcasts": self.hub.published,
+            "subscribers_dropped": self.hub.dropped,
+            "broadcast_replayed": self.hub.replayed,
             "rss_bytes": process_rss(),
             "uptime_s": round(time.monotonic() - self.started, 3),
         }
@@ -370,6 +382,11 @@ class ChatHandler(SSEHandler):
 
     ``drop_after=n`` makes the server cut the connection after ``n`` tokens of
     a fresh request (not of a resumed one), to demonstrate reconnection.
+
+    With ``SSE_LAB_UPSTREAM_BASE_URL`` set (read per request) the tokens come
+    from that OpenAI-compatible model instead (:mod:`sse_lab.upstream`); its
+    failures arrive as one ``event: error`` whose data is the message, and
+    the stream then ends without ``[DONE]``.
     """
 
     def parse_arguments(self) -> None:
@@ -378,15 +395,24 @@ class ChatHandler(SSEHandler):
         self.model = _model_for(self, self.lab.config.model)
         self.start = _resume_index(self)
         self.drop_after = _arg_int(self, "drop_after", -1)
+        self.upstream = UpstreamModel.from_env()
+        if self.upstream is not None and self.get_argument("speed", None) is not None:
+            self.upstream = replace(self.upstream, speed=self.model.speed)
 
     async def stream(self) -> None:
+        source: SimulatedLLM | UpstreamModel = self.upstream or self.model
         sent = 0
-        async for token in self.model.stream(self.prompt, self.seed, start=self.start):
-            await self.send(token.text, id=str(token.index))
-            sent += 1
-            if self.start == 0 and sent == self.drop_after:
-                self.abort("drop_after reached")
-                return
+        try:
+            async with aclosing(source.stream(self.prompt, self.seed, start=self.start)) as tokens:
+                async for token in tokens:
+                    await self.send(token.text, id=str(token.index))
+                    sent += 1
+                    if self.start == 0 and sent == self.drop_after:
+                        self.abort("drop_after reached")
+                        return
+        except UpstreamError as exc:
+            await self.send(str(exc), event="error")
+            return
         await self.send(DONE)
 
 
@@ -557,6 +583,29 @@ class LabServer:
     def stats(self) -> dict[str, Any]:
         """The same counters as ``GET /stats``."""
         return self.call(self._lab.snapshot)
+
+    def broadcast(
+        self,
+        data: str,
+        *,
+        event: str | None = None,
+        id: str | None = None,  # noqa: A002 - the SSE field name
+    ) -> int:
+        """Send one event to every ``GET /events`` subscriber; return how many it reached.
+
+        The event is encoded once and written to all subscribers without
+        waiting for any of them; a subscriber too far behind is dropped
+        (see :class:`sse_lab.broadcast.Hub`). Without ``id`` the hub numbers
+        events itself, so a reconnecting ``EventSource`` gets what it missed.
+        """
+        hub = self._lab.hub
+        return self.call(lambda: hub.publish(data, event=event, id=id))
+
+    @property
+    def subscribers(self) -> int:
+        """How many ``GET /events`` streams are subscribed right now."""
+        hub = self._lab.hub
+        return self.call(lambda: len(hub))
 
     def add_handler(self, pattern: str, handler: type[tornado.web.RequestHandler]) -> str:
         """Route ``pattern`` to ``handler`` on the running server; return its URL.

@@ -41,13 +41,21 @@ class CheckResult:
     def _repr_html_(self) -> str:
         colour = "#1a7f37" if self.passed else "#b35900"
         mark = "✅ Well done" if self.passed else "🔧 Not yet"
-        items = "".join(f"<li>{html.escape(p)}</li>" for p in self.problems)
-        notes = "".join(f"<li style='opacity:.8'>{html.escape(n)}</li>" for n in self.notes)
+        items = "".join(f"<li>{_inline_code(p)}</li>" for p in self.problems)
+        notes = "".join(f"<li style='opacity:.8'>{_inline_code(n)}</li>" for n in self.notes)
         return (
             f"<div style='border-left:4px solid {colour};padding:.3em .8em'>"
             f"<b style='color:{colour}'>{mark}</b> — {html.escape(self.exercise)}"
             f"<ul style='margin:.3em 0'>{items}{notes}</ul></div>"
         )
+
+
+def _inline_code(text: str) -> str:
+    """Escape ``text`` for HTML, showing `backticked` spans as <code>."""
+    parts = html.escape(text).split("`")
+    if len(parts) % 2 == 0:  # an unpaired backtick: leave it literal
+        return html.escape(text)
+    return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
 
 
 def result(exercise: str, problems: list[str], notes: list[str] | None = None) -> CheckResult:
@@ -57,6 +65,7 @@ def result(exercise: str, problems: list[str], notes: list[str] | None = None) -
 
 # Each notebook's checkers live in their own module; all are importable from
 # here: ``from sse_lab.exercises import check_parser``.
+from . import nb00, nb01, nb02, nb03, nb04, nb05, nb06, nb07  # noqa: E402
 from .nb00 import *  # noqa: E402,F403
 from .nb01 import *  # noqa: E402,F403
 from .nb02 import *  # noqa: E402,F403
@@ -65,3 +74,7 @@ from .nb04 import *  # noqa: E402,F403
 from .nb05 import *  # noqa: E402,F403
 from .nb06 import *  # noqa: E402,F403
 from .nb07 import *  # noqa: E402,F403
+
+__all__ = ["CheckResult", "result"] + [
+    name for mod in (nb00, nb01, nb02, nb03, nb04, nb05, nb06, nb07) for name in mod.__all__
+]

@@ -1,5 +1,365 @@
-"""Checkers for notebook 01's exercises."""
+"""Checkers for notebook 01's exercises (time to first token, a reader's idle time).
+
+* :func:`check_time_to_first_token` -- the learner's ``time_to_first_token(rec)``
+  is run on a set of tricky recordings (a status event before the first token,
+  a ``[DONE]``-only stream, a blocking fetch, a failed connection...).
+* :func:`check_idle_time` -- the learner's ``idle_time(points, words_per_s)``
+  is compared with :func:`sse_lab.metrics.reader_idle_time`.
+
+The learner's function runs in a helper thread with a time limit, so code that
+raises, loops forever or returns junk gets a NOT YET verdict, never an error.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+import copy
+import math
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..metrics import reader_idle_time, visible_words
+from ..protocol import DONE, Event
+from ..recording import Arrival, Recording
+from . import CheckResult, result
+
+__all__ = [
+    "check_idle_time",
+    "check_time_to_first_token",
+    "idle_cases",
+    "ttft_cases",
+]
+
+#: Seconds the learner's function may take on one input.
+TIME_LIMIT = 2.0
+
+
+class _Timeout(Exception):
+    pass
+
+
+def _call(fn: Callable[..., Any], *args: Any, timeout: float = TIME_LIMIT) -> Any:
+    """``fn(*args)`` in a daemon thread; re-raise its error; ``_Timeout`` if too slow."""
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = fn(*args)
+        except BaseException as exc:  # noqa: BLE001 - reported to the learner
+            box["error"] = exc
+
+    worker = threading.Thread(target=run, name="sse_lab-exercise", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        raise _Timeout
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def _describe_error(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+# -- exercise 1: time to first token ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TTFTCase:
+    """One recording to measure, what the answer is, and a hint for likely slips."""
+
+    name: str
+    recording: Recording
+    expected: float | None
+    traps: tuple[tuple[float, str], ...] = ()
+
+
+def _rec(arrivals: list[tuple[float, Event]], transport: str = "sse", **kw: Any) -> Recording:
+    end = max((t for t, _ in arrivals), default=None)
+    rec = Recording(url="http://127.0.0.1/chat", transport=transport, end_time=end, **kw)
+    rec.arrivals.extend(Arrival(t, ev) for t, ev in arrivals)
+    return rec
+
+
+def _tok(text: str, i: int) -> Event:
+    return Event(data=text, id=str(i))
+
+
+def ttft_cases() -> list[TTFTCase]:
+    """The recordings :func:`check_time_to_first_token` tries, fresh each call."""
+    done = Event(data=DONE)
+    return [
+        TTFTCase(
+            "a normal stream",
+            _rec(
+                [(0.12, _tok("我", 0)), (0.2, _tok("是", 1)), (0.31, _tok("你", 2)), (0.35, done)],
+                status=200,
+            ),
+            0.12,
+        ),
+        TTFTCase(
+            "a stream that opens with a `status` event (event: status, data: thinking)",
+            _rec(
+                [
+                    (0.05, Event(event="status", data="thinking")),
+                    (0.4, _tok("Hello", 0)),
+                    (0.5, _tok(" there", 1)),
+                    (0.55, done),
+                ],
+                status=200,
+            ),
+            0.4,
+            ((0.05, "you counted the `status` event as a token: only `message` events are"),),
+        ),
+        TTFTCase(
+            "a stream whose only event is `[DONE]` (the model said nothing)",
+            _rec([(0.3, done)], status=200),
+            None,
+            ((0.3, "you counted `[DONE]` as a token: it only marks the end of the stream"),),
+        ),
+        TTFTCase(
+            "a blocking fetch (one arrival carrying the whole answer)",
+            _rec([(2.4, Event(data="The whole answer at once."))], transport="blocking"),
+            2.4,
+        ),
+        TTFTCase(
+            "a connection that failed before any event",
+            Recording(url="http://127.0.0.1/chat", error="ConnectionRefusedError"),
+            None,
+        ),
+        TTFTCase(
+            "a stream that got a heartbeat-style `ping` event before its first token",
+            _rec(
+                [
+                    (0.9, Event(event="ping", data="")),
+                    (1.3, _tok("A", 0)),
+                    (1.4, _tok(" token", 1)),
+                    (1.5, done),
+                ],
+                status=200,
+            ),
+            1.3,
+            ((0.9, "you counted the `ping` event as a token: only `message` events are"),),
+        ),
+    ]
+
+
+def _judge_ttft(case: TTFTCase, got: Any) -> str | None:
+    """A plain-words problem with ``got`` on ``case``, or None if right."""
+    exp = case.expected
+    if exp is None:
+        if got is None:
+            return None
+        if _is_number(got) and got == 0:
+            return (
+                f"On {case.name} you returned {got!r}; return None when no token arrived "
+                "(0 would claim the first token came instantly)."
+            )
+        for t, hint in case.traps:
+            if _is_number(got) and math.isclose(got, t, abs_tol=1e-9):
+                return f"On {case.name} you returned {got!r}: {hint}. Expected None."
+        return f"On {case.name} you returned {got!r}; expected None (no token arrived)."
+    if got is None:
+        return f"On {case.name} you returned None; expected {exp} s (a token did arrive)."
+    if not _is_number(got):
+        return f"On {case.name} you returned {got!r}; expected a number of seconds ({exp})."
+    if math.isclose(got, exp, abs_tol=1e-9):
+        return None
+    if math.isclose(got, exp * 1000, rel_tol=1e-6):
+        return (
+            f"On {case.name} you returned {got!r}, which is milliseconds; "
+            f"return seconds ({exp}), like `Arrival.t`."
+        )
+    for t, hint in case.traps:
+        if math.isclose(got, t, abs_tol=1e-9):
+            return f"On {case.name} you returned {got!r}: {hint}. Expected {exp}."
+    return f"On {case.name} you returned {got!r}; expected {exp} s."
+
+
+def check_time_to_first_token(
+    fn: Callable[[Recording], Any],
+    also: Mapping[str, Recording] | None = None,
+    *,
+    timeout: float = TIME_LIMIT,
+) -> CheckResult:
+    """Exercise 01.1: run ``fn(rec)`` on tricky recordings and on live ones.
+
+    Args:
+        fn: The learner's ``time_to_first_token(rec) -> float | None``.
+        also: Live recordings by name (e.g. the race's) whose TTFT, as
+            computed by :func:`sse_lab.metrics.summarize`, ``fn`` must match.
+        timeout: Seconds allowed per call.
+    """
+    name = "Exercise 1: time_to_first_token(rec)"
+    if not callable(fn):
+        return result(name, [f"Expected a function, got {fn!r}."])
+    cases = ttft_cases()
+    for label, rec in (also or {}).items():
+        times = rec.token_times if isinstance(rec, Recording) else []
+        cases.append(TTFTCase(f"your live `{label}` recording", rec, times[0] if times else None))
+    problems: list[str] = []
+    passed = 0
+    answers: list[Any] = []
+    for case in cases:
+        try:
+            got = _call(fn, copy.deepcopy(case.recording), timeout=timeout)
+        except _Timeout:
+            problems.append(f"On {case.name} your function did not return within {timeout:g} s.")
+            continue
+        except Exception as exc:
+            hint = ""
+            if isinstance(exc, IndexError):
+                hint = " Is there a case with no token at all? Return None then."
+            problems.append(f"On {case.name} your function raised {_describe_error(exc)}.{hint}")
+            continue
+        if got is Ellipsis:
+            return result(name, ["`time_to_first_token` is still the stub: fill in its body."])
+        answers.append(got)
+        problem = _judge_ttft(case, got)
+        if problem is None:
+            passed += 1
+        else:
+            problems.append(problem)
+    if len(answers) == len(cases) and all(a is None for a in answers):
+        return result(
+            name,
+            [
+                "Your function returns None for every recording (still the stub?): loop "
+                "over `rec.arrivals` and return the `.t` of the first token event."
+            ],
+        )
+    notes = [f"{passed} of {len(cases)} recordings measured correctly."]
+    if not problems:
+        notes.append(
+            "Only `message` events other than `[DONE]` are tokens; a blocking answer's "
+            "TTFT is its whole wait."
+        )
+    return result(name, problems, notes)
+
+
+# -- exercise 2: the reader's idle time ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IdleCase:
+    """One ``(t, visible words)`` series, a reading speed, and the expected idle time."""
+
+    name: str
+    points: list[tuple[float, int]]
+    words_per_s: float
+
+    @property
+    def expected(self) -> float:
+        return reader_idle_time(self.points, self.words_per_s)
+
+
+def idle_cases() -> list[IdleCase]:
+    """The series :func:`check_idle_time` tries (sorted by time, counts never fall)."""
+    fast = [(0.1 + 0.02 * k, k + 1) for k in range(30)]  # 50 words/s: faster than reading
+    slow = [(0.5 * (k + 1), k + 1) for k in range(8)]  # 2 words/s: slower than reading
+    return [
+        IdleCase("a blocking answer: 40 words at once after 2 s", [(2.0, 40)], 4.0),
+        IdleCase("a stream faster than reading (first word after 0.1 s)", fast, 4.0),
+        IdleCase(
+            "a stream that stalls: 8 words, a 4 s pause, 4 more",
+            [(0.2, 4), (0.3, 8), (4.3, 10), (4.4, 12)],
+            4.0,
+        ),
+        IdleCase("a stream slower than reading (2 words/s)", slow, 4.0),
+        IdleCase("the same slow stream read at 1 word/s", slow, 1.0),
+        IdleCase(
+            "a stream whose first token is only whitespace",
+            [(0.1, 0), (0.25, 1), (0.3, 2)],
+            4.0,
+        ),
+        IdleCase("nothing arrived at all", [], 4.0),
+    ]
+
+
+def _judge_idle(case: IdleCase, got: Any) -> str | None:
+    exp = case.expected
+    if not _is_number(got):
+        return f"On {case.name} you returned {got!r}; expected a number of seconds ({exp:.3g})."
+    if math.isclose(got, exp, rel_tol=1e-6, abs_tol=1e-6):
+        return None
+    pts = case.points
+    msg = f"On {case.name} you returned {got:.3g} s; expected {exp:.3g} s"
+    first = next((t for t, w in pts if w > 0), None)
+    if pts and math.isclose(got, pts[-1][0], abs_tol=1e-6) and len(pts) > 1:
+        return (
+            msg + ": that is when the last words appeared, but the reader reads the "
+            "earlier words meanwhile; count only the time with nothing left to read."
+        )
+    if first is not None and math.isclose(got, first, abs_tol=1e-6):
+        return (
+            msg + ": you counted the wait for the first word only; the reader also waits "
+            "each time they catch up with the text."
+        )
+    if pts and math.isclose(got, pts[0][0], abs_tol=1e-6):
+        return msg + ": the first point shows no word yet, so the reader keeps waiting."
+    return msg + "."
+
+
+def check_idle_time(
+    fn: Callable[[list[tuple[float, int]], float], Any],
+    race: Mapping[str, Recording] | None = None,
+    *,
+    timeout: float = TIME_LIMIT,
+) -> CheckResult:
+    """Exercise 01.2: ``fn(points, words_per_s)`` against :func:`reader_idle_time`.
+
+    Args:
+        fn: The learner's ``idle_time(points, words_per_s=4.0) -> float``.
+        race: Live recordings by name (the race's ``{"blocking", "streaming"}``);
+            ``fn`` must agree with the chart on them too.
+        timeout: Seconds allowed per call.
+    """
+    name = "Exercise 2: idle_time(points, words_per_s)"
+    if not callable(fn):
+        return result(name, [f"Expected a function, got {fn!r}."])
+    cases = idle_cases()
+    for label, rec in (race or {}).items():
+        if isinstance(rec, Recording):
+            cases.append(IdleCase(f"your live `{label}` recording", visible_words(rec), 4.0))
+    problems: list[str] = []
+    passed = 0
+    answers: list[Any] = []
+    for case in cases:
+        try:
+            got = _call(fn, list(case.points), case.words_per_s, timeout=timeout)
+        except _Timeout:
+            problems.append(f"On {case.name} your function did not return within {timeout:g} s.")
+            continue
+        except Exception as exc:
+            hint = " An empty list must give 0.0." if not case.points else ""
+            problems.append(f"On {case.name} your function raised {_describe_error(exc)}.{hint}")
+            continue
+        if got is Ellipsis:
+            return result(name, ["`idle_time` is still the stub: fill in its body."])
+        answers.append(got)
+        problem = _judge_idle(case, got)
+        if problem is None:
+            passed += 1
+        else:
+            problems.append(problem)
+    if len(answers) == len(cases) and all(a is None for a in answers):
+        return result(
+            name,
+            [
+                "Your function returns None (still the stub?): walk through the points with "
+                "a reader clock and add up the time the reader has nothing new to read."
+            ],
+        )
+    notes = [f"{passed} of {len(cases)} series measured correctly."]
+    if not problems:
+        notes.append(
+            "A reader waits for the first word, then again at every stall longer than "
+            "the text they still have to read; streaming hides everything else."
+        )
+    return result(name, problems, notes)
