@@ -33,3 +33,8 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) test-artifacts
+
+# Regenerate docs/screenshot.png (notebook 01 mid-race, headless /usr/bin/chromium).
+.PHONY: screenshot
+screenshot: $(STAMP)
+	$(PY) scripts/screenshot.py

@@ -611,11 +611,25 @@ class LabServer:
         """Route ``pattern`` to ``handler`` on the running server; return its URL.
 
         Subclasses of :class:`SSEHandler` get the server's state as ``self.lab``.
+        Adding a pattern again replaces the earlier handler, so re-running a
+        notebook cell with a fixed class takes effect.
         """
         app = self._app
         assert app is not None
         kwargs = {"lab": self._lab} if issubclass(handler, SSEHandler) else {}
-        self.call(lambda: app.add_handlers(r".*", [(pattern, handler, kwargs)]))
+
+        def install() -> None:
+            router = app.wildcard_router
+            router.add_rules([(pattern, handler, kwargs)])
+            new = router.rules.pop()
+            key = getattr(new.matcher, "regex", None)
+            router.rules = [
+                r for r in router.rules
+                if key is None or getattr(r.matcher, "regex", None) != key
+            ]
+            router.rules.insert(0, new)
+
+        self.call(install)
         return self.url + pattern
 
     def stop(self, timeout: float = 5.0) -> None:

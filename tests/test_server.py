@@ -293,3 +293,23 @@ def test_lifetime_limit_ends_the_stream_and_the_client_resumes() -> None:
         assert rec.reconnects >= 1
         assert rec.tokens == SimulatedLLM().tokens("why stream", 1)
         assert srv.stats()["lifetime_closed"] >= 1
+
+
+def test_adding_a_pattern_again_replaces_the_handler(server) -> None:
+    from sse_lab.server import SSEHandler
+
+    class First(SSEHandler):
+        async def stream(self) -> None:
+            await self.send("first")
+            await self.send(DONE)
+
+    class Second(SSEHandler):
+        async def stream(self) -> None:
+            await self.send("second")
+            await self.send(DONE)
+
+    server.add_handler(r"/again", First)
+    assert record_sync(server.url + "/again").tokens == ["first"]
+    server.add_handler(r"/again", Second)
+    assert record_sync(server.url + "/again").tokens == ["second"]
+    assert record_sync(server.url + "/chat?prompt=hello&speed=50").done  # others untouched

@@ -1,5 +1,160 @@
-"""Checkers for notebook 03's exercises."""
+"""Checkers for notebook 03's exercises: your own streaming handler."""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+import asyncio
+from typing import Any
+
+from ..client import HTTPError, SSEClient, run_sync
+from ..protocol import DONE
+from ..recording import Recording
+from . import CheckResult, result
+
+__all__ = ["check_countdown"]
+
+_EXPECTED = ["5", "4", "3", "2", "1"]
+_MAX_EVENTS = 50
+
+
+async def _read(url: str, idle: float, deadline: float) -> tuple[Recording, str | None]:
+    """Read ``url`` until ``[DONE]``, the end, ``idle`` s of silence or ``deadline`` s."""
+    client = SSEClient(url, timeout=idle)
+
+    async def consume() -> None:
+        n = 0
+        async for _ in client:
+            n += 1
+            if n >= _MAX_EVENTS:
+                break
+
+    try:
+        await asyncio.wait_for(consume(), deadline)
+    except asyncio.TimeoutError:
+        return client.recording, f"the stream was still open after {deadline:g} s"
+    finally:
+        await client.close()
+    return client.recording, None
+
+
+def _routes_for(server: Any, path: str) -> list[str]:
+    """Names of the handler classes the server has registered for ``path``, in order."""
+    try:
+        names: list[str] = []
+        for host_rule in server._app.default_router.rules:
+            for rule in getattr(host_rule.target, "rules", []):
+                regex = getattr(rule.matcher, "regex", None)
+                if regex is not None and regex.fullmatch(path):
+                    names.append(getattr(rule.target, "__qualname__", repr(rule.target)))
+        return names
+    except Exception:  # pragma: no cover - a server without Tornado internals
+        return []
+
+
+def check_countdown(
+    server: Any, path: str = "/countdown", *, idle: float = 5.0, deadline: float = 15.0
+) -> CheckResult:
+    """Read ``path`` on the lab ``server`` and check it counts down 5..1, then ``[DONE]``.
+
+    Problems (NOT YET): the path is not registered, the response is not
+    ``text/event-stream``, the events are not ``5, 4, 3, 2, 1`` in order, or
+    ``[DONE]`` is missing. Notes: whether the numbers were paced in time,
+    whether they carry ids, and their event type. Never raises and never
+    hangs: a silent stream is given up after ``idle`` seconds, an endless one
+    after ``deadline`` seconds.
+    """
+    exercise = f"A countdown handler at {path}"
+    base = server if isinstance(server, str) else getattr(server, "url", None)
+    if not base:
+        return result(exercise, ["Pass the running server: check_countdown(server)."])
+    if not isinstance(server, str) and not getattr(server, "running", True):
+        return result(exercise, ["The server is stopped: run start_server() again first."])
+    url = base.rstrip("/") + path
+
+    try:
+        rec, cut = run_sync(lambda: _read(url, idle, deadline))
+    except HTTPError as exc:
+        if exc.status == 404:
+            why = (
+                f"GET {path} answered 404 Not Found: register your handler first, "
+                f'with server.add_handler(r"{path}", Countdown).'
+            )
+        elif exc.status == 200:
+            why = (
+                f"GET {path} answered {str(exc).removeprefix('HTTP 200 ')!r} instead of "
+                "Content-Type: text/event-stream. Subclass SSEHandler: it sets the SSE headers."
+            )
+        else:
+            why = f"GET {path} answered {exc}: did stream() or parse_arguments() raise?"
+        return result(exercise, [why])
+    except Exception as exc:
+        return result(exercise, [f"Could not read {url}: {type(exc).__name__}: {exc}"])
+
+    problems: list[str] = []
+    notes: list[str] = []
+    ctype = rec.headers.get("Content-Type", "")
+    if not ctype.startswith("text/event-stream"):  # pragma: no cover - the client refuses it
+        problems.append(f"Content-Type is {ctype!r}, expected text/event-stream.")
+    events = [a.event for a in rec.arrivals]
+    datas = [e.data for e in events]
+    numbers = [e for e in events if e.data != DONE]
+
+    if not events:
+        problems.append(
+            "No event arrived: stream() returned (or stayed silent) without sending "
+            'anything. Call await self.send("5"), then "4"... inside stream().'
+        )
+    elif [e.data for e in numbers] != _EXPECTED:
+        got = ", ".join(repr(d) for d in datas[:12]) + (", ..." if len(datas) > 12 else "")
+        problems.append(f"Expected the events '5', '4', '3', '2', '1' in this order; got {got}.")
+    if events and not rec.done:
+        problems.append(f"No final {DONE} event: send it after the 1 so the client knows the end.")
+    elif rec.done and datas[-1] != DONE:  # pragma: no cover - the client stops at [DONE]
+        problems.append(f"{DONE} must be the last event.")
+    if cut:
+        problems.append(f"Gave up: {cut}. Does stream() end after sending {DONE}?")
+    elif rec.error and rec.error.startswith("TimeoutError") and not rec.done:
+        problems.append(
+            f"Nothing arrived for {idle:g} s, so the checker stopped reading: is stream() "
+            "waiting forever (or blocking the server with time.sleep instead of "
+            "await asyncio.sleep)?"
+        )
+    elif rec.error and not rec.done:
+        problems.append(f"The stream broke off: {rec.error}.")
+
+    if numbers:
+        times = [a.t for a in rec.arrivals if a.event.data != DONE]
+        span = times[-1] - times[0]
+        if len(times) > 1 and span < 0.05:
+            notes.append(
+                f"All the numbers arrived within {span * 1000:.0f} ms of each other; add "
+                "await asyncio.sleep(0.2) between sends for a countdown you can watch."
+            )
+        elif len(times) > 1:
+            gap = span / (len(times) - 1)
+            notes.append(f"Paced: one number every {gap * 1000:.0f} ms on average.")
+        ids = [e.id for e in numbers]
+        if all(ids):
+            notes.append(f"Ids present ({', '.join(ids)}): a reconnecting client can resume.")
+        else:
+            which = "the events" if not any(ids) else "some events"
+            notes.append(
+                f"No id on {which}: add id=str(n) to send() so a client that reconnects "
+                "can say where it stopped (Last-Event-ID)."
+            )
+        kinds = sorted({e.event for e in numbers} - {"message"})
+        if kinds:
+            notes.append(
+                f"Event type {', '.join(kinds)}: a browser's onmessage ignores these; it "
+                f"needs addEventListener('{kinds[0]}', ...)."
+            )
+
+    if problems:
+        routes = _routes_for(server, path)
+        if len(routes) > 1:
+            problems.append(
+                f"{len(routes)} handlers are registered for {path} and the server uses the "
+                "first one: registering the same path again does not replace it. Use a new "
+                f'path (e.g. server.add_handler(r"{path}2", Countdown), then '
+                f'check_countdown(server, "{path}2")) or restart the kernel.'
+            )
+    return result(exercise, problems, notes)

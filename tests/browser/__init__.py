@@ -1,0 +1,1 @@
+"""Browser tests: headless Chromium against the demo page and JupyterLab."""
