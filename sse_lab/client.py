@@ -20,6 +20,7 @@ Like a browser's ``EventSource`` it can reconnect: it waits the server's
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import ssl
@@ -276,12 +277,15 @@ class SSEClient:
             while not self._closed:
                 got_event = False
                 try:
-                    async for arrival in self._one_connection():
-                        got_event = True
-                        failures = 0
-                        yield arrival
-                        if self.stop_on_done and arrival.event.data == DONE:
-                            return
+                    # aclosing: leaving at [DONE] closes the connection (and
+                    # settles its byte count) now, not whenever GC gets to it.
+                    async with contextlib.aclosing(self._one_connection()) as connection:
+                        async for arrival in connection:
+                            got_event = True
+                            failures = 0
+                            yield arrival
+                            if self.stop_on_done and arrival.event.data == DONE:
+                                return
                 except HTTPError:
                     raise
                 except (OSError, asyncio.IncompleteReadError, ValueError) as exc:

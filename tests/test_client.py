@@ -157,3 +157,11 @@ def test_cli_serves_and_stops_on_sigterm() -> None:
         assert proc.wait(10) == 0
     finally:
         proc.kill()
+
+
+def test_byte_count_is_settled_when_record_returns(server) -> None:
+    async def run() -> int:
+        rec = await record(server.url + "/chat?prompt=hello&speed=50")
+        return rec.bytes_received
+
+    assert asyncio.run(run()) > 100
