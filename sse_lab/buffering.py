@@ -50,8 +50,6 @@ decompresses the body (``zlib.decompressobj(16 + MAX_WBITS)``) before the
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
-import threading
 import time
 import zlib
 from collections.abc import Sequence
@@ -70,6 +68,7 @@ from .model import Plan, SimulatedLLM
 from .protocol import DONE, EventParser
 from .recording import Arrival, Recording
 from .server import ChatHandler, _Lab
+from .threaded import ThreadedServer
 from .transports import WireRecording
 
 if TYPE_CHECKING:
@@ -308,7 +307,7 @@ class _ProxyHandler(tornado.web.RequestHandler):
             self._task.cancel()
 
 
-class BufferingProxy:
+class BufferingProxy(ThreadedServer):
     """A running buffering reverse proxy; get one from :func:`start_buffering_proxy`.
 
     Forwards every ``GET`` to ``upstream_url`` + the request's path and query,
@@ -332,6 +331,8 @@ class BufferingProxy:
         requests, blocks_sent: Counters (requests relayed, writes to clients).
     """
 
+    thread_name = "sse_lab-proxy"
+
     def __init__(
         self,
         upstream_url: str,
@@ -342,105 +343,25 @@ class BufferingProxy:
     ) -> None:
         if buffer_size < 0:
             raise ValueError("buffer_size must not be negative")
+        super().__init__(host, port)
         self.upstream_url = upstream_url.rstrip("/")
         self.buffer_size = int(buffer_size)
         self.honor_x_accel_buffering = honor_x_accel_buffering
-        self.host = host
-        self.port = port
         self.requests = 0
         self.blocks_sent = 0
         self._tasks: set[asyncio.Task[None]] = set()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._http: tornado.httpserver.HTTPServer | None = None
-        self._thread: threading.Thread | None = None
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
-        self._stopped = False
-
-    @property
-    def url(self) -> str:
-        """The proxy's base URL; append the upstream's paths to it."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive() and not self._stopped
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
         buffering = f"{self.buffer_size} B blocks" if self.buffer_size else "unbuffered"
         return f"<BufferingProxy {self.url} -> {self.upstream_url} {buffering} {state}>"
 
-    def _start(self) -> None:
-        sockets = tornado.netutil.bind_sockets(self.port, self.host)
-        self.port = sockets[0].getsockname()[1]
-        self._thread = threading.Thread(
-            target=self._serve, args=(sockets,), name=f"sse_lab-proxy-{self.port}", daemon=True
-        )
-        self._thread.start()
-        self._ready.wait(10)
-        if self._error is not None:
-            raise self._error
+    def make_application(self) -> tornado.web.Application:
+        return tornado.web.Application([(r"/.*", _ProxyHandler, {"proxy": self})])
 
-    def _serve(self, sockets: list[Any]) -> None:
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-        self._loop = loop
-        try:
-            loop.run_until_complete(self._setup(sockets))
-        except BaseException as exc:
-            self._error = exc
-            self._ready.set()
-            loop.close()
-            return
-        self._ready.set()
-        try:
-            loop.run_forever()
-        finally:
-            pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
-            for t in pending:
-                t.cancel()
-            if pending:
-                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-            loop.close()
-
-    async def _setup(self, sockets: list[Any]) -> None:
-        app = tornado.web.Application([(r"/.*", _ProxyHandler, {"proxy": self})])
-        self._http = tornado.httpserver.HTTPServer(app)
-        self._http.add_sockets(sockets)
-
-    async def _shutdown(self) -> None:
-        assert self._http is not None
-        self._http.stop()
+    async def on_shutdown(self) -> None:
         for task in list(self._tasks):
             task.cancel()
-        try:
-            await asyncio.wait_for(self._http.close_all_connections(), 2.0)
-        except asyncio.TimeoutError:  # pragma: no cover - a stuck socket
-            pass
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """Close every connection and end the proxy's thread."""
-        if self._stopped:
-            return
-        self._stopped = True
-        loop = self._loop
-        if loop is None or self._thread is None or not self._thread.is_alive():
-            return
-        fut = asyncio.run_coroutine_threadsafe(self._shutdown(), loop)
-        try:
-            fut.result(timeout)
-        except (concurrent.futures.TimeoutError, RuntimeError):
-            pass
-        loop.call_soon_threadsafe(loop.stop)
-        self._thread.join(timeout)
-
-    def __enter__(self) -> BufferingProxy:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def start_buffering_proxy(
@@ -476,7 +397,7 @@ def start_buffering_proxy(
         port=port,
         honor_x_accel_buffering=honor_x_accel_buffering,
     )
-    proxy._start()
+    proxy.start()
     return proxy
 
 

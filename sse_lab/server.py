@@ -1,9 +1,7 @@
 """The lab's SSE server: Tornado on its own asyncio loop in a daemon thread.
 
-Why a thread: a Tornado app ``listen()``-ed in a notebook cell shares the
-kernel's event loop, so a *blocking* call in a cell (``urllib``, ``time.sleep``,
-a synchronous client) would freeze the very server it is waiting for. Here the
-server owns its loop in a daemon thread; cells may block or await as they like.
+The server owns its loop in a daemon thread (see :mod:`sse_lab.threaded` for
+why), so notebook cells may block or await as they like.
 
 Endpoints (all SSE responses are built with :func:`sse_lab.protocol.encode_event`):
 
@@ -13,18 +11,22 @@ Endpoints (all SSE responses are built with :func:`sse_lab.protocol.encode_event
   one event per token with ``id: k``; resumes after ``Last-Event-ID: k``.
 * ``GET /complete`` the same answer, blocking: JSON once it is all generated.
 * ``GET /stats``    open connections, events sent, live tasks, RSS.
+* ``GET /events``   broadcast subscription (:mod:`sse_lab.broadcast`).
+* ``/ws``, ``/poll``, ``/longpoll``  the same tokens over other transports
+  (:mod:`sse_lab.transports`); ``/chat-noflush``, ``/chat-gzip`` what breaks
+  streaming (:mod:`sse_lab.buffering`).
+* ``POST /v1/chat/completions``, ``GET /v1/models``  OpenAI-compatible
+  (:mod:`sse_lab.openai_compat`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import json
 import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
 from contextlib import aclosing
 from dataclasses import dataclass, field, replace
 from importlib import resources
@@ -39,6 +41,7 @@ from tornado.log import app_log
 
 from .model import SimulatedLLM
 from .protocol import DONE, encode_event
+from .threaded import ThreadedServer
 from .upstream import UpstreamError, UpstreamModel
 
 if TYPE_CHECKING:
@@ -471,88 +474,24 @@ class PageHandler(tornado.web.RequestHandler):
         self.finish(page)
 
 
-class LabServer:
+class LabServer(ThreadedServer):
     """A running lab server. Use :func:`start_server` to get one.
 
     Works as a context manager (stops on exit). All methods are safe to call
     from any thread, including the notebook's.
     """
 
+    thread_name = "sse_lab-server"
+
     def __init__(self, host: str, port: int, config: ServerConfig) -> None:
-        self.host = host
-        self.port = port
+        super().__init__(host, port)
         self.config = config
         self._lab = _Lab(config)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._http: tornado.httpserver.HTTPServer | None = None
-        self._app: tornado.web.Application | None = None
-        self._thread: threading.Thread | None = None
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
-        self._stopped = False
 
-    # -- identity --------------------------------------------------------------
-    @property
-    def url(self) -> str:
-        """Base URL, e.g. ``http://127.0.0.1:1314``; append paths to it."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+    def make_application(self) -> tornado.web.Application:
+        return make_app(self._lab)
 
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive() and not self._stopped
-
-    @property
-    def loop(self) -> asyncio.AbstractEventLoop:
-        """The server's own event loop (for advanced use)."""
-        assert self._loop is not None
-        return self._loop
-
-    def __repr__(self) -> str:
-        state = "running" if self.running else "stopped"
-        return f"<LabServer {self.url} {state}>"
-
-    # -- lifecycle ---------------------------------------------------------------
-    def _start(self) -> None:
-        # Bind in the caller's thread so "address already in use" is raised
-        # here, not lost inside the server thread.
-        sockets = tornado.netutil.bind_sockets(self.port, self.host)
-        self.port = sockets[0].getsockname()[1]
-        self._thread = threading.Thread(
-            target=self._serve, args=(sockets,), name=f"sse_lab-server-{self.port}", daemon=True
-        )
-        self._thread.start()
-        self._ready.wait(10)
-        if self._error is not None:
-            raise self._error
-
-    def _serve(self, sockets: list[Any]) -> None:
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-        self._loop = loop
-        try:
-            loop.run_until_complete(self._setup(sockets))
-        except BaseException as exc:  # handed to the caller of start_server
-            self._error = exc
-            self._ready.set()
-            loop.close()
-            return
-        self._ready.set()
-        try:
-            loop.run_forever()
-        finally:
-            pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
-            for t in pending:
-                t.cancel()
-            if pending:
-                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.close()
-
-    async def _setup(self, sockets: list[Any]) -> None:
-        self._app = make_app(self._lab)
-        self._http = tornado.httpserver.HTTPServer(self._app)
-        self._http.add_sockets(sockets)
+    def on_started(self) -> None:
         cfg = self.config
         limits = [cfg.heartbeat, cfg.send_timeout] + (
             [cfg.max_lifetime] if cfg.max_lifetime is not None else []
@@ -563,22 +502,12 @@ class LabServer:
         self._sweeper = tornado.ioloop.PeriodicCallback(self._lab.sweep, period * 1000)
         self._sweeper.start()
 
-    def call(self, fn: Callable[[], T], timeout: float = 10.0) -> T:
-        """Run ``fn()`` on the server's loop and return its result."""
-        if self._loop is None or not self.running:
-            raise RuntimeError("the server is not running")
-        if threading.current_thread() is self._thread:
-            return fn()
-        result: concurrent.futures.Future[T] = concurrent.futures.Future()
-
-        def run() -> None:
-            try:
-                result.set_result(fn())
-            except BaseException as exc:
-                result.set_exception(exc)
-
-        self._loop.call_soon_threadsafe(run)
-        return result.result(timeout)
+    async def on_shutdown(self) -> None:
+        self._sweeper.stop()
+        for handler in list(self._lab.open):
+            handler.abort("server shutting down")
+        for task in list(self._lab.tasks):
+            task.cancel()
 
     def stats(self) -> dict[str, Any]:
         """The same counters as ``GET /stats``."""
@@ -634,39 +563,8 @@ class LabServer:
 
     def stop(self, timeout: float = 5.0) -> None:
         """Close every connection, cancel every task and end the thread."""
-        if self._stopped:
-            return
-        self._stopped = True
         _REGISTRY.pop((self.host, self.port), None)
-        loop = self._loop
-        if loop is None or self._thread is None or not self._thread.is_alive():
-            return
-        fut = asyncio.run_coroutine_threadsafe(self._shutdown(), loop)
-        try:
-            fut.result(timeout)
-        except (concurrent.futures.TimeoutError, RuntimeError):
-            pass
-        loop.call_soon_threadsafe(loop.stop)
-        self._thread.join(timeout)
-
-    async def _shutdown(self) -> None:
-        self._sweeper.stop()
-        assert self._http is not None
-        self._http.stop()  # no new connections
-        for handler in list(self._lab.open):
-            handler.abort("server shutting down")
-        for task in list(self._lab.tasks):
-            task.cancel()
-        try:
-            await asyncio.wait_for(self._http.close_all_connections(), 2.0)
-        except asyncio.TimeoutError:  # pragma: no cover - a stuck socket
-            pass
-
-    def __enter__(self) -> LabServer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        super().stop(timeout)
 
 
 def make_app(lab: _Lab) -> tornado.web.Application:
@@ -712,7 +610,7 @@ def start_server(
             if existing is not None and existing.running:
                 return existing
         server = LabServer(host, port, config or ServerConfig())
-        server._start()
+        server.start()
         _REGISTRY[(host, server.port)] = server
         return server
 
