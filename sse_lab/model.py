@@ -241,10 +241,15 @@ class SimulatedLLM:
         consuming task stops generation at once.
         """
         plan = self.plan(prompt, seed)
+        loop = asyncio.get_running_loop()
+        # Sleep until each token's planned time, not for each delay: timer
+        # oversleep would otherwise add up token after token.
+        due = loop.time()
         for i in range(max(start, 0), len(plan.tokens)):
-            delay = plan.delays[i]
-            if delay > 0:
-                await asyncio.sleep(delay)
+            due += plan.delays[i]
+            wait = due - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
             yield Token(i, plan.tokens[i])
 
     async def complete(self, prompt: str, seed: int = 0) -> str:

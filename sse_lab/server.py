@@ -211,6 +211,11 @@ class SSEHandler(tornado.web.RequestHandler):
 
     async def get(self, *args: str) -> None:
         self.parse_arguments()
+        # One token is a tiny write; send it now rather than letting Nagle's
+        # algorithm hold it for the previous one's ACK.
+        stream = getattr(self.request.connection, "stream", None)
+        if stream is not None:
+            stream.set_nodelay(True)
         lab = self.lab
         path = self.request.path
         lab.open.add(self)

@@ -247,6 +247,9 @@ class ChatSocketHandler(tornado.websocket.WebSocketHandler):
         return self.lab.config.heartbeat
 
     def open(self, *args: str, **kwargs: str) -> None:
+        # Small frames must not wait for Nagle's algorithm (and the peer's
+        # delayed ACK): a token is worth sending alone.
+        self.set_nodelay(True)
         lab = self.lab
         lab.served += 1
         lab.open_by_path[self.request.path] += 1

@@ -1,0 +1,692 @@
+"""Measurements behind notebooks 04 (SSE vs WebSocket) and 05 (latency and TTFT).
+
+The notebooks keep to narrative, short calls and check cells; every
+measurement that takes more than a few lines lives here, tested.
+
+Notebook 04, transports side by side:
+
+* :func:`token_lags` and :func:`transport_measurements` -- per transport: TTFT,
+  the delay of each token behind the model's planned emit time (p50/p99),
+  bytes per token, requests.
+* :func:`poll_through_drop` -- a polling client whose connection breaks
+  mid-answer (it just polls on, over a new connection, with its cursor).
+* :class:`DropResult` -- what a client ended up with after a drop, in words.
+* :data:`SOURCE_COMPARISON` and :func:`comparison_markdown` -- the source
+  article's SSE-vs-WebSocket table, with measured rows added.
+
+Notebook 05, latency:
+
+* :func:`many_runs` -- many seeded streams, a few at a time.
+* :func:`describe` and :func:`distribution_table` -- percentiles of samples.
+* :func:`prompt_with_tokens`, :func:`ttft_by_prompt_length`, :func:`fit_line`
+  -- time to first token against prompt length, with a least-squares line.
+* :func:`equal_total_variants`, :func:`record_variants`, :func:`scaled` --
+  the perceived-wait lab: models whose answers take the same total time but
+  spend it differently (long prefill, steady or bursty decode), each served by
+  its own lab server.
+* :func:`reader_progress` -- where a reader is in the text over time, and
+  when they sit idle (agrees with :func:`sse_lab.metrics.reader_idle_time`).
+* :func:`distinct_instants` -- how many separate moments tokens arrived at (a
+  buffered stream arrives in a few lumps).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import math
+import secrets
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+from urllib.parse import urlencode
+
+from .client import record
+from .metrics import percentile
+from .model import ANSWERS, SimulatedLLM, tokenize
+from .protocol import DONE, Event
+from .recording import Arrival, Recording
+from .transports import (
+    WireRecording,
+    _KeepAliveConnection,
+    bytes_per_token,
+    total_bytes_received,
+)
+
+__all__ = [
+    "TRANSPORT_LABELS",
+    "SOURCE_COMPARISON",
+    "DropResult",
+    "LineFit",
+    "comparison_markdown",
+    "describe",
+    "distinct_instants",
+    "distribution_table",
+    "equal_total_variants",
+    "fit_line",
+    "many_runs",
+    "poll_through_drop",
+    "prompt_with_tokens",
+    "reader_progress",
+    "record_variants",
+    "scaled",
+    "token_lags",
+    "transport_measurements",
+    "ttft_by_prompt_length",
+]
+
+# == notebook 04: transports ===================================================
+
+#: Display names of the four transports, in the order the notebooks use.
+TRANSPORT_LABELS: dict[str, str] = {
+    "sse": "SSE",
+    "websocket": "WebSocket",
+    "poll": "short polling",
+    "longpoll": "long polling",
+}
+
+#: The source article's comparison table (SSE vs WebSocket), with the two
+#: polling columns filled in by the lab. Each value is ``(text, from_source)``;
+#: ``from_source`` is False for cells the article does not have.
+SOURCE_COMPARISON: dict[str, dict[str, tuple[str, bool]]] = {
+    "通信方向 direction": {
+        "sse": ("单向 one-way (server → client)", True),
+        "websocket": ("双向 two-way", True),
+        "poll": ("client asks, server answers", False),
+        "longpoll": ("client asks, server answers when it has news", False),
+    },
+    "协议 protocol": {
+        "sse": ("HTTP", True),
+        "websocket": ("WebSocket协议 the WebSocket protocol (after an HTTP Upgrade)", True),
+        "poll": ("HTTP", False),
+        "longpoll": ("HTTP", False),
+    },
+    "复杂度 complexity": {
+        "sse": ("简单 simple", True),
+        "websocket": ("相对复杂 relatively complex", True),
+        "poll": ("simple (a timer and a cursor)", False),
+        "longpoll": ("moderate (held requests, timeouts)", False),
+    },
+    "重连机制 reconnection": {
+        "sse": ("自动 automatic", True),
+        "websocket": ("需手动实现 by hand", True),
+        "poll": ("none needed: every poll is a new request", False),
+        "longpoll": ("none needed: every poll is a new request", False),
+    },
+    "适用场景 use cases": {
+        "sse": ("实时推送、流式输出 real-time push, streaming output", True),
+        "websocket": ("实时聊天、游戏 real-time chat, games", True),
+        "poll": ("rare updates; where nothing may stay open", False),
+        "longpoll": ("a fallback where streams are blocked", False),
+    },
+}
+
+
+def token_lags(rec: Recording, emit_times: Sequence[float]) -> list[float]:
+    """Arrival minus planned emit time of each token, in seconds.
+
+    ``emit_times`` are the model's plan (``SimulatedLLM(speed=...).plan(prompt,
+    seed).emit_times()``), measured from when the server got the request, so a
+    lag includes the network, the transport's own waiting (a poll interval)
+    and the simulated model running a little behind its plan.
+    """
+    return [r - e for e, r in zip(emit_times, rec.token_times, strict=False)]
+
+
+def transport_measurements(
+    recs: Mapping[str, Recording], emit_times: Sequence[float]
+) -> dict[str, dict[str, Any]]:
+    """The measurable cells of the comparison, per transport.
+
+    Returns:
+        ``{name: {"ttft_s", "lag_p50_s", "lag_p99_s", "bytes_per_token",
+        "bytes_received", "requests", "tokens", "total_s", "text"}}``; times in
+        seconds, ``None`` when there is no token.
+    """
+    rows: dict[str, dict[str, Any]] = {}
+    for name, rec in recs.items():
+        times = rec.token_times
+        lags = token_lags(rec, emit_times)
+        rows[name] = {
+            "ttft_s": times[0] if times else None,
+            "lag_p50_s": percentile(lags, 50) if lags else None,
+            "lag_p99_s": percentile(lags, 99) if lags else None,
+            "bytes_per_token": bytes_per_token(rec) if times else None,
+            "bytes_received": total_bytes_received(rec),
+            "requests": rec.requests,
+            "tokens": len(times),
+            "total_s": rec.end_time,
+            "text": rec.text,
+        }
+    return rows
+
+
+async def poll_through_drop(
+    base_url: str,
+    *,
+    prompt: str,
+    seed: int = 0,
+    speed: float = 1.0,
+    drop_after: int,
+    interval: float = 0.1,
+    longpoll: bool = False,
+    timeout: float = 30.0,
+) -> WireRecording:
+    """Poll one answer, breaking the connection once ``drop_after`` tokens arrived.
+
+    The client is :func:`sse_lab.transports.record_poll`'s (one kept-alive
+    connection, polls every ``interval`` seconds, the same session id and
+    ``after`` cursor in every request); after the poll that brings the
+    ``drop_after``-th token its connection is closed, as a network hiccup
+    would. The next poll simply opens a new connection: a polling client
+    keeps its place in every request, so nothing is lost and no extra code
+    is needed.
+
+    Returns:
+        A :class:`~sse_lab.transports.WireRecording` (``transport`` ``"poll"``
+        or ``"longpoll"``); ``extra["connections"]`` counts the TCP
+        connections opened, ``extra["dropped_at"]`` the token count at the drop.
+    """
+    path, transport = ("/longpoll", "longpoll") if longpoll else ("/poll", "poll")
+    base = base_url.rstrip("/")
+    sid = secrets.token_hex(8)
+
+    def target(after: int) -> str:
+        query = urlencode(
+            {"prompt": prompt, "seed": seed, "speed": speed, "after": after, "sid": sid}
+        )
+        return f"{path}?{query}"
+
+    rec = WireRecording(url=base + target(-1), transport=transport, bytes_sent=0)
+    conn = _KeepAliveConnection(base)
+    pause = 0.0 if longpoll else interval
+    t0 = time.perf_counter()
+    after, dropped = -1, None
+    try:
+        while True:
+            started = time.perf_counter()
+            if started - t0 > timeout:
+                rec.error = f"no [DONE] within {timeout} s"
+                break
+            rec.requests += 1
+            resp, body = await conn.get(target(after), timeout)
+            t = time.perf_counter() - t0
+            rec.header_bytes += resp.header_bytes
+            rec.bytes_received += resp.header_bytes + resp.wire_bytes
+            rec.status, rec.headers = resp.status, resp.headers
+            if rec.first_byte_time is None:
+                rec.connect_time = rec.first_byte_time = t
+            if resp.status != 200:
+                rec.error = f"HTTP {resp.status}"
+                break
+            data = json.loads(body)
+            for item in data.get("tokens", []):
+                index = int(item["id"])
+                if index > after:
+                    rec.arrivals.append(Arrival(t, Event(data=item["token"], id=str(index))))
+                    after = index
+            if data.get("done"):
+                rec.arrivals.append(Arrival(t, Event(data=DONE, id=str(after))))
+                break
+            if dropped is None and len(rec.arrivals) >= drop_after:
+                dropped = len(rec.arrivals)
+                conn.close()  # the network hiccup: this connection is gone
+            if pause > 0:
+                await asyncio.sleep(max(0.0, started + pause - time.perf_counter()))
+    finally:
+        rec.end_time = time.perf_counter() - t0
+        conn.close()
+        rec.bytes_sent = conn.bytes_sent
+        rec.extra.update({"connections": conn.connections, "dropped_at": dropped, "sid": sid})
+    return rec
+
+
+@dataclass
+class DropResult:
+    """What one client got of an answer whose connection broke mid-way.
+
+    Attributes:
+        transport: ``"sse"``, ``"websocket"``, ``"poll"`` or ``"longpoll"``.
+        recording: What the client received without any extra code.
+        expected: The whole answer's text.
+        drop_after: Tokens received when the connection broke.
+        resumed: For a WebSocket, the recording of the resume request your
+            own code sent (``after=k``), if any.
+    """
+
+    transport: str
+    recording: Recording
+    expected: str
+    drop_after: int
+    resumed: Recording | None = None
+
+    @property
+    def text(self) -> str:
+        """The text the client had in the end, without extra code."""
+        return self.recording.text
+
+    @property
+    def complete(self) -> bool:
+        """Whether the client got the whole answer by itself."""
+        return self.recording.text == self.expected and self.recording.done
+
+    @property
+    def text_with_resume_code(self) -> str:
+        """The text once the resume request (if any) is added."""
+        return self.recording.text + (self.resumed.text if self.resumed else "")
+
+    @property
+    def requests(self) -> int:
+        return self.recording.requests + (self.resumed.requests if self.resumed else 0)
+
+    @property
+    def gap(self) -> float | None:
+        """Seconds between the last token before the drop and the next one."""
+        times = self.recording.token_times
+        k = self.drop_after
+        if len(times) > k >= 1:
+            return times[k] - times[k - 1]
+        return None
+
+    def describe(self) -> str:
+        """One sentence for the comparison table, made of the measured numbers."""
+        n, total = len(self.recording.tokens), len(tokenize(self.expected))
+        gap = self.gap
+        waited = f" {gap:.2f} s gap" if gap is not None else ""
+        if self.complete:
+            if self.transport == "sse":
+                return (
+                    f"reconnected by itself with `Last-Event-ID`, text identical "
+                    f"({n}/{total} tokens, {self.recording.requests} requests,{waited})"
+                )
+            conns = getattr(self.recording, "extra", {}).get("connections")
+            more = f", {conns} connections" if conns else ""
+            return (
+                f"next poll opened a new connection, text identical "
+                f"({n}/{total} tokens, {self.recording.requests} requests{more})"
+            )
+        out = f"just ended: {n}/{total} tokens, the rest lost"
+        if self.resumed is not None:
+            same = self.text_with_resume_code == self.expected
+            out += (
+                "; your resume code (`after=`) got the rest"
+                + (", text identical" if same else ", but the text differs")
+            )
+        return out
+
+
+def _ms(x: float | None) -> str:
+    return "–" if x is None else f"{x * 1000:.0f} ms"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def comparison_markdown(
+    measured: Mapping[str, Mapping[str, Any]],
+    drops: Mapping[str, DropResult] | None = None,
+    *,
+    order: Sequence[str] = ("sse", "websocket", "poll", "longpoll"),
+) -> str:
+    """The source's comparison table, rebuilt with measured rows (Markdown).
+
+    The first five rows are the article's qualitative ones
+    (:data:`SOURCE_COMPARISON`; cells the article does not have are marked †);
+    the rows after them are the numbers in ``measured``
+    (:func:`transport_measurements`) and, if given, what each client did when
+    its connection broke (``drops``).
+    """
+    names = [n for n in order if n in measured]
+    head = "| 特性 feature | " + " | ".join(TRANSPORT_LABELS.get(n, n) for n in names) + " |"
+    lines = [head, "|:--|" + ":--|" * len(names)]
+    for feature, cells in SOURCE_COMPARISON.items():
+        row = []
+        for n in names:
+            text, from_source = cells.get(n, ("", False))
+            row.append(_cell(text) + ("" if from_source else " †"))
+        lines.append(f"| {feature} | " + " | ".join(row) + " |")
+
+    def measured_row(label: str, fmt: Any) -> None:
+        lines.append(
+            f"| **{label}** | " + " | ".join(_cell(fmt(measured[n])) for n in names) + " |"
+        )
+
+    measured_row("measured: time to first token", lambda m: _ms(m["ttft_s"]))
+    measured_row(
+        "measured: token delay behind the model, p50 / p99",
+        lambda m: f"{_ms(m['lag_p50_s'])} / {_ms(m['lag_p99_s'])}",
+    )
+    measured_row(
+        "measured: bytes per token (heads + framing)",
+        lambda m: "–" if m["bytes_per_token"] is None else f"{m['bytes_per_token']:.1f}",
+    )
+    measured_row("measured: requests for one answer", lambda m: str(m["requests"]))
+    if drops:
+        lines.append(
+            "| **measured: the connection breaks mid-answer** | "
+            + " | ".join(_cell(drops[n].describe()) if n in drops else "–" for n in names)
+            + " |"
+        )
+    lines.append("")
+    lines.append(
+        "† not in the article's table (it compares SSE and WebSocket only); filled in by the lab."
+    )
+    return "\n".join(lines)
+
+
+# == notebook 05: latency =======================================================
+
+
+async def many_runs(
+    base_url: str,
+    *,
+    prompt: str,
+    seeds: Iterable[int],
+    speed: float = 1.0,
+    concurrency: int = 8,
+    cadence: str | None = None,
+) -> list[Recording]:
+    """Record ``/chat`` once per seed, at most ``concurrency`` streams at a time.
+
+    Returns the recordings in the order of ``seeds``. A few streams at once
+    keep the run short without the client itself becoming the bottleneck.
+    """
+    if concurrency < 1:
+        raise ValueError("concurrency must be at least 1")
+    base = base_url.rstrip("/")
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(seed: int) -> Recording:
+        params: dict[str, Any] = {"prompt": prompt, "seed": seed, "speed": speed}
+        if cadence is not None:
+            params["cadence"] = cadence
+        async with gate:
+            return await record(f"{base}/chat?{urlencode(params)}")
+
+    return list(await asyncio.gather(*(one(s) for s in seeds)))
+
+
+def describe(values: Iterable[float]) -> dict[str, float]:
+    """``n``, ``min``, ``p50``, ``p90``, ``p99``, ``max`` and ``mean`` of a sample."""
+    data = [float(v) for v in values if v is not None]
+    if not data:
+        raise ValueError("describe() needs at least one value")
+    return {
+        "n": float(len(data)),
+        "min": min(data),
+        "p50": percentile(data, 50),
+        "p90": percentile(data, 90),
+        "p99": percentile(data, 99),
+        "max": max(data),
+        "mean": sum(data) / len(data),
+    }
+
+
+def distribution_table(rows: Mapping[str, tuple[Iterable[float], str, float]]) -> str:
+    """An aligned text table of several samples' percentiles.
+
+    Args:
+        rows: ``{label: (values, unit, scale)}``; each value is multiplied by
+            ``scale`` for display (``1000`` to show seconds as ms).
+    """
+    header = ["", "n", "min", "p50", "p90", "p99", "max", "unit"]
+    table = [header]
+    for label, (values, unit, scale) in rows.items():
+        d = describe(values)
+        digits = 1 if max(abs(d["max"] * scale), 1e-9) < 100 else 0
+        table.append(
+            [label, f"{d['n']:.0f}"]
+            + [f"{d[k] * scale:.{digits}f}" for k in ("min", "p50", "p90", "p99", "max")]
+            + [unit]
+        )
+    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
+    lines = []
+    for r in table:
+        cells = [r[0].ljust(widths[0])]
+        cells += [c.rjust(w) for c, w in zip(r[1:-1], widths[1:-1], strict=True)]
+        cells.append(r[-1].ljust(widths[-1]))
+        lines.append("  ".join(cells).rstrip())
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+_FILLER = tokenize(" ".join(ANSWERS[k] for k in sorted(ANSWERS) if k.startswith("general-")))
+
+
+def prompt_with_tokens(n: int) -> str:
+    """A prompt of exactly ``n`` tokens (by :func:`sse_lab.model.tokenize`).
+
+    Built from the lab's canned English text, repeated as needed, like a long
+    chat history or a pasted document.
+    """
+    if n < 1:
+        raise ValueError("a prompt needs at least one token")
+    tokens: list[str] = []
+    while len(tokens) < n:
+        tokens += _FILLER
+    text = "".join(tokens[:n])
+    # Cutting mid-word can merge pieces differently: trim until it counts n.
+    while len(tokenize(text)) > n:
+        text = text[:-1]
+    while len(tokenize(text)) < n:
+        text += " x"
+    return text
+
+
+async def ttft_by_prompt_length(
+    base_url: str,
+    lengths: Iterable[int],
+    *,
+    seeds: Iterable[int] = (0, 1, 2),
+    speed: float = 1.0,
+    concurrency: int = 8,
+) -> list[tuple[int, float]]:
+    """Measure the time to first token for prompts of several lengths.
+
+    Each request leaves right after its first token (the rest of the answer
+    is never generated). Returns ``(prompt tokens, TTFT in seconds)`` pairs,
+    one per length and seed, sorted by length.
+    """
+    base = base_url.rstrip("/")
+    gate = asyncio.Semaphore(concurrency)
+    jobs = [(n, s) for n in lengths for s in seeds]
+
+    async def one(n: int, seed: int) -> tuple[int, float]:
+        prompt = prompt_with_tokens(n)
+        query = urlencode({"prompt": prompt, "seed": seed, "speed": speed})
+        async with gate:
+            rec = await record(f"{base}/chat?{query}", max_events=1)
+        times = rec.token_times
+        if not times:
+            raise RuntimeError(f"no token for a {n}-token prompt: {rec.error}")
+        return len(tokenize(prompt)), times[0]
+
+    out = await asyncio.gather(*(one(n, s) for n, s in jobs))
+    return sorted(out)
+
+
+@dataclass(frozen=True)
+class LineFit:
+    """A least-squares line ``y = intercept + slope * x`` and its ``r2``."""
+
+    intercept: float
+    slope: float
+    r2: float
+
+    def __call__(self, x: float) -> float:
+        return self.intercept + self.slope * x
+
+
+def fit_line(xs: Sequence[float], ys: Sequence[float]) -> LineFit:
+    """Ordinary least squares through ``(xs, ys)``.
+
+    Raises:
+        ValueError: fewer than two points, different lengths, or all ``xs`` equal.
+    """
+    if len(xs) != len(ys):
+        raise ValueError(f"{len(xs)} xs but {len(ys)} ys")
+    if len(xs) < 2:
+        raise ValueError("a line needs at least two points")
+    n = len(xs)
+    mx, my = sum(xs) / n, sum(ys) / n
+    sxx = sum((x - mx) ** 2 for x in xs)
+    if sxx == 0:
+        raise ValueError("all xs are equal: no slope to fit")
+    sxy = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True))
+    slope = sxy / sxx
+    intercept = my - slope * mx
+    ss_tot = sum((y - my) ** 2 for y in ys)
+    ss_res = sum((y - intercept - slope * x) ** 2 for x, y in zip(xs, ys, strict=True))
+    r2 = 1.0 - ss_res / ss_tot if ss_tot > 0 else 1.0
+    return LineFit(intercept, slope, r2)
+
+
+def equal_total_variants(
+    prompt: str,
+    seed: int,
+    *,
+    total: float,
+    variants: Mapping[str, tuple[float, str]],
+    base: SimulatedLLM | None = None,
+) -> dict[str, SimulatedLLM]:
+    """Models whose answer to ``(prompt, seed)`` takes exactly ``total`` seconds.
+
+    Each variant ``name: (ttft, cadence)`` sets the time to first token (by
+    the prefill) and the decode rhythm (``"steady"`` or ``"bursty"``); the
+    inter-token range ``itl`` is then scaled so the remaining tokens fill
+    ``total - ttft``. The tokens are the same for all variants; only when
+    they come differs. Times are at ``speed=1`` (real pacing).
+
+    Raises:
+        ValueError: a ``ttft`` not in ``(0, total)``, or an unknown cadence.
+    """
+    base = base or SimulatedLLM()
+    out: dict[str, SimulatedLLM] = {}
+    for name, (ttft, cadence) in variants.items():
+        if not 0 < ttft < total:
+            raise ValueError(f"{name}: ttft must be between 0 and the total {total}")
+        if cadence not in ("steady", "bursty"):
+            raise ValueError(f"{name}: cadence must be 'steady' or 'bursty'")
+        # The prefill's jitter factor for this prompt and seed is fixed:
+        # measure it with a unit prefill, then set the prefill to hit ttft.
+        unit = replace(base, speed=1.0, prefill_base=1.0, prefill_per_token=0.0)
+        jitter = unit.ttft(prompt, seed)
+        model = replace(
+            base,
+            speed=1.0,
+            cadence=cadence,  # type: ignore[arg-type]
+            prefill_base=ttft / jitter,
+            prefill_per_token=0.0,
+        )
+        gaps = sum(model.plan(prompt, seed).delays[1:])
+        if gaps <= 0:
+            raise ValueError("the answer has a single token: nothing to spread")
+        factor = (total - ttft) / gaps
+        lo, hi = base.itl
+        out[name] = replace(model, itl=(lo * factor, hi * factor))
+    return out
+
+
+async def record_variants(
+    models: Mapping[str, SimulatedLLM],
+    *,
+    prompt: str,
+    seed: int = 0,
+    speed: float = 1.0,
+) -> dict[str, Recording]:
+    """Stream one answer from each model, each from its own lab server, at once.
+
+    Every model gets a :class:`~sse_lab.server.LabServer` of its own
+    (``ServerConfig(model=...)``); ``speed`` divides its delays as usual. All
+    the servers are stopped before this returns, whatever happens.
+    """
+    from .server import ServerConfig, start_server
+
+    servers = []
+    try:
+        for model in models.values():
+            servers.append(start_server(config=ServerConfig(model=model)))
+        query = urlencode({"prompt": prompt, "seed": seed, "speed": speed})
+        recs = await asyncio.gather(*(record(f"{s.url}/chat?{query}") for s in servers))
+    finally:
+        for s in servers:
+            await asyncio.to_thread(s.stop)
+    return dict(zip(models, recs, strict=True))
+
+
+def scaled(rec: Recording, factor: float) -> Recording:
+    """A copy of ``rec`` with every time multiplied by ``factor``.
+
+    A stream recorded at ``speed=10`` and scaled by 10 reads as if the model
+    had run at real pacing (the network's share is stretched too, but on
+    localhost it is tiny).
+    """
+    if not factor > 0:
+        raise ValueError("factor must be positive")
+    out = copy.copy(rec)
+    out.arrivals = [Arrival(a.t * factor, a.event) for a in rec.arrivals]
+    for name in ("connect_time", "first_byte_time", "end_time"):
+        value = getattr(rec, name)
+        setattr(out, name, None if value is None else value * factor)
+    return out
+
+
+def reader_progress(
+    points: Sequence[tuple[float, int]], words_per_s: float = 4.0
+) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
+    """Where a reader is in the text over time, and when they wait.
+
+    The reader of :func:`sse_lab.metrics.reader_idle_time`: starts at ``t =
+    0``, reads whatever is visible at ``words_per_s``, waits when caught up.
+
+    Args:
+        points: ``(t, words visible)`` pairs (:func:`sse_lab.metrics.visible_words`).
+        words_per_s: Reading speed.
+
+    Returns:
+        ``(vertices, idle)``: the reader's position as a polyline of ``(t,
+        words read)`` vertices, and the ``(start, end)`` intervals spent
+        waiting. The idle intervals add up to ``reader_idle_time(points,
+        words_per_s)``.
+    """
+    if not words_per_s > 0:
+        raise ValueError("words_per_s must be positive")
+    clock = 0.0  # when the reader will have read everything shown so far
+    shown = 0
+    verts: list[tuple[float, float]] = [(0.0, 0.0)]
+    idle: list[tuple[float, float]] = []
+    for t, words in sorted((float(t), int(w)) for t, w in points):
+        if words <= shown:
+            continue
+        t = max(t, 0.0)
+        if clock < t:  # caught up: wait for the new words
+            if clock > verts[-1][0]:
+                verts.append((clock, float(shown)))
+            idle.append((clock, t))
+            verts.append((t, float(shown)))
+            clock = t
+        clock += (words - shown) / words_per_s
+        shown = words
+    if clock > verts[-1][0]:
+        verts.append((clock, float(shown)))
+    return verts, idle
+
+
+def distinct_instants(rec: Recording | Sequence[float], within: float = 0.001) -> int:
+    """How many separate moments the tokens arrived at.
+
+    Arrivals less than ``within`` seconds after the previous one count as the
+    same moment (one socket read delivers several events at once). A healthy
+    stream has about one instant per token; a buffered one, a handful.
+    """
+    times = sorted(rec.token_times if isinstance(rec, Recording) else rec)
+    count, start = 0, -math.inf
+    for t in times:
+        if t - start >= within:
+            count += 1
+            start = t
+    return count
+
