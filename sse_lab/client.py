@@ -66,7 +66,7 @@ def backoff_delay(
     the delay is drawn uniformly below it so many clients that lost the same
     server do not all come back in the same instant.
     """
-    ceiling = min(cap, base * (2**attempt))
+    ceiling = min(cap, base * 2.0 ** min(attempt, 60))  # 2**1024 would overflow
     return (rng or random).uniform(0, ceiling)
 
 

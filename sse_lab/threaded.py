@@ -80,7 +80,9 @@ class ThreadedServer:
         Binding happens here, in the caller's thread, so "address already in
         use" is raised to the caller instead of dying silently in the thread.
         """
-        sockets = tornado.netutil.bind_sockets(self.port, self.host)
+        # A deep accept queue: a classroom load test opens hundreds of
+        # connections at once, and the default 128 drops some into a 1 s retry.
+        sockets = tornado.netutil.bind_sockets(self.port, self.host, backlog=1024)
         self.port = sockets[0].getsockname()[1]
         self._thread = threading.Thread(
             target=self._serve, args=(sockets,), name=f"{self.thread_name}-{self.port}",

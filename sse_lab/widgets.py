@@ -7,8 +7,12 @@
 * :class:`WireInspector` -- type the fields of one event, see the exact bytes
   :func:`~sse_lab.protocol.encode_event` produces and what
   :class:`~sse_lab.protocol.EventParser` makes of them, whole or split in two.
+* :class:`MarkdownStreamView` -- a typewriter that renders markdown while it
+  streams (one HTML element, open constructs closed for display).
+* :class:`ChatView` -- a prompt box with Send and Stop on the lab server.
+* :class:`MonitorView` -- a live chart of a :class:`~sse_lab.monitor.Monitor`.
 
-All three are ``ipywidgets`` boxes: a cell ending in the widget displays it,
+All are ``ipywidgets`` boxes: a cell ending in the widget displays it,
 and their state is plain Python, so tests drive them without a front end.
 
 Token text is never trusted as HTML: everything a server sent goes through
@@ -38,6 +42,7 @@ import ipywidgets as widgets
 from .client import SSEClient, fetch_blocking
 from .protocol import DONE, Event, EventParser, encode_event
 from .recording import Arrival, Recording
+from .smoothing import SmoothReveal
 
 __all__ = ["MAX_UPDATES_PER_SECOND", "RaceView", "TypewriterView", "WireInspector"]
 
@@ -83,6 +88,7 @@ _STATUS_COLORS = {
     "streaming": "#0969da",
     "done": "#1a7f37",
     "error": "#cf222e",
+    "stopped": "#8250df",
 }
 
 
@@ -149,10 +155,18 @@ class TypewriterView(widgets.VBox):
     whatever the token rate, with a final push on :meth:`finish` so the
     displayed text is always complete in the end.
 
+    Args:
+        title: The header text.
+        smooth: Reveal tokens at an even pace during :meth:`play` (``True``,
+            or a dict of :class:`~sse_lab.smoothing.Smoother` options such
+            as ``{"max_lag": 0.4}``); see :attr:`arrival_times` and
+            :attr:`display_times`.
+        stop_button: Add a Stop button (it calls :meth:`stop`).
+
     Attributes:
         title: The header text.
-        status: ``"idle"``, ``"connecting"``, ``"streaming"``, ``"done"`` or
-            ``"error"``.
+        status: ``"idle"``, ``"connecting"``, ``"streaming"``, ``"done"``,
+            ``"error"`` or ``"stopped"`` (after :meth:`stop`).
         error: The error that ended the stream, if any.
         ttft: Time to first token in seconds (the first token's ``Arrival.t``).
         recording: The :class:`Recording` of the last :meth:`play` (or the one
@@ -162,13 +176,40 @@ class TypewriterView(widgets.VBox):
         header, body, footer: The three ``HTML`` widgets the view is made of.
     """
 
-    def __init__(self, title: str = "", **kwargs: Any) -> None:
+    def __init__(
+        self,
+        title: str = "",
+        *,
+        smooth: bool | dict[str, Any] | None = None,
+        stop_button: bool = False,
+        **kwargs: Any,
+    ) -> None:
         self.title = title
         self.header = widgets.HTML()
         self.body = widgets.HTML()
         self.footer = widgets.HTML()
+        #: Smoothing options for :meth:`play` (``None``: show tokens as they arrive).
+        self.smooth: dict[str, Any] | None = (
+            dict(smooth) if isinstance(smooth, dict) else ({} if smooth else None)
+        )
+        self.stop_button: widgets.Button | None = None
+        children: list[widgets.Widget] = [self.header, self.body, self.footer]
+        if stop_button:
+            self.stop_button = widgets.Button(
+                description="Stop",
+                icon="stop",
+                tooltip="Stop generating: close the stream, keep the text so far",
+                disabled=True,
+                layout=widgets.Layout(width="auto"),
+            )
+            self.stop_button.on_click(lambda _b: self.stop())
+            children.append(self.stop_button)
         layout = kwargs.pop("layout", None) or widgets.Layout(width="100%")
-        super().__init__(children=[self.header, self.body, self.footer], layout=layout, **kwargs)
+        super().__init__(children=children, layout=layout, **kwargs)
+        self._reveal: SmoothReveal | None = None
+        self._play_task: asyncio.Task[Any] | None = None
+        self._play_loop: asyncio.AbstractEventLoop | None = None
+        self._stop_requested = False
         self.frontend_updates = 0
         self.push_times: list[float] = []
         self.recording: Recording | None = None
@@ -191,6 +232,7 @@ class TypewriterView(widgets.VBox):
         self._elapsed_final: float | None = None
         self._t0 = time.perf_counter()
         self._last_push = float("-inf")
+        self._reveal = None
         self._cancel_flush()
 
     @property
@@ -250,6 +292,8 @@ class TypewriterView(widgets.VBox):
                 self.status = "streaming"
             self._last_t = arrival.t
             self._tokens.append(ev.data)
+            if self._reveal is not None:
+                self._reveal.push(ev.data)
             self._maybe_push()
 
     def finish(self, recording: Recording | None = None, error: str | None = None) -> None:
@@ -292,22 +336,101 @@ class TypewriterView(widgets.VBox):
         :data:`TICK_HZ` while waiting. ``client_options`` go to
         :class:`~sse_lab.client.SSEClient` (``reconnect=True``, ``timeout=``...).
         Errors are shown in the view and re-raised.
+
+        With ``smooth`` set, tokens are revealed by a
+        :class:`~sse_lab.smoothing.SmoothReveal` (an even pace however bursty
+        the arrival); ``play`` returns once the last one is shown. :meth:`stop`
+        ends the stream early: the text so far stays, the status becomes
+        ``stopped`` and ``play`` returns the partial recording.
         """
         client = SSEClient(url, **client_options)
         self.start()
+        self._stop_requested = False
+        self._play_task = asyncio.current_task()
+        self._play_loop = asyncio.get_running_loop()
+        reveal_task: asyncio.Task[None] | None = None
+        if self.smooth is not None:
+            self._reveal = SmoothReveal(self._on_reveal, **self.smooth)
+            reveal_task = asyncio.ensure_future(self._reveal.run())
+        if self.stop_button is not None:
+            self.stop_button.disabled = False
         ticker = asyncio.ensure_future(self._tick())
         try:
             async for arrival in client:
                 self.feed(arrival)
+            if self._reveal is not None and reveal_task is not None:
+                self._reveal.close()
+                await reveal_task
         except BaseException as exc:
             ticker.cancel()
             await client.close()
+            if reveal_task is not None:
+                reveal_task.cancel()
+            if self._reveal is not None:
+                self._reveal.flush()
+            if isinstance(exc, asyncio.CancelledError) and self._stop_requested:
+                self._finish_stopped(client.recording)
+                return client.recording
             reason = "cancelled" if isinstance(exc, asyncio.CancelledError) else None
             self.finish(client.recording, error=reason or f"{type(exc).__name__}: {exc}")
             raise
+        finally:
+            self._play_task = None
+            if self.stop_button is not None:
+                self.stop_button.disabled = True
         ticker.cancel()
         self.finish(client.recording)
         return client.recording
+
+    def stop(self) -> bool:
+        """Stop the stream :meth:`play` is reading (from a button, a cell, a thread).
+
+        Closing the connection is what tells the server to stop generating:
+        its handler sees the client leave and cancels the generation task.
+        Returns whether a stream was running.
+        """
+        task, loop = self._play_task, self._play_loop
+        if task is None or loop is None or task.done():
+            return False
+        self._stop_requested = True
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            task.cancel()
+        else:
+            loop.call_soon_threadsafe(task.cancel)
+        return True
+
+    def _finish_stopped(self, recording: Recording) -> None:
+        with self._lock:
+            self.finish(recording)
+            self.error = None
+            self.status = "stopped"
+            self._push(time.perf_counter())
+
+    def _on_reveal(self, _token: str) -> None:
+        self._maybe_push()
+
+    @property
+    def shown_text(self) -> str:
+        """The text on screen: with ``smooth``, what has been revealed so far."""
+        reveal = self._reveal
+        if reveal is None or self.status not in ("connecting", "streaming"):
+            return self.text
+        with self._lock:
+            return "".join(self._tokens[: len(reveal.display_times)])
+
+    @property
+    def arrival_times(self) -> list[float]:
+        """With ``smooth``: when each token arrived (s, the reveal's clock)."""
+        return self._reveal.arrival_times if self._reveal is not None else []
+
+    @property
+    def display_times(self) -> list[float]:
+        """With ``smooth``: when each token was shown (s, the reveal's clock)."""
+        return list(self._reveal.display_times) if self._reveal is not None else []
 
     async def _tick(self) -> None:
         while True:
@@ -315,9 +438,13 @@ class TypewriterView(widgets.VBox):
             self._maybe_push()
 
     # -- coalesced pushes -----------------------------------------------------------
+    def _push_interval(self) -> float:
+        """Least time between two coalesced pushes (seconds)."""
+        return 1 / MAX_UPDATES_PER_SECOND
+
     def _maybe_push(self) -> None:
         now = time.perf_counter()
-        wait = self._last_push + 1 / MAX_UPDATES_PER_SECOND - now
+        wait = self._last_push + self._push_interval() - now
         if wait <= 0:
             self._push(now)
         else:
@@ -381,7 +508,9 @@ class TypewriterView(widgets.VBox):
             "idle": "not started",
             "connecting": "waiting for the first token",
         }.get(self.status, "")
-        return _text_box(self.text, cursor=self.status == "streaming", placeholder=placeholder)
+        return _text_box(
+            self.shown_text, cursor=self.status == "streaming", placeholder=placeholder
+        )
 
     def _render_footer(self) -> str:
         rate = self.tokens_per_second
@@ -1018,3 +1147,408 @@ class WireInspector(widgets.VBox):
             "EventParser dispatches (fed chunk 1, then chunk 2)",
             _events_table(self.events_split, self.parser_split) + verdict,
         )
+
+
+# == notebooks 06-07: markdown while streaming, a chat box, a live monitor ======
+
+__all__ += [  # extended here: this section owns these names
+    "ChatView",
+    "MarkdownStreamView",
+    "MonitorView",
+    "close_open_markdown",
+    "render_markdown",
+]
+
+_FENCE_LINE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
+_CODE_SPAN = re.compile(r"(`+)(?:(?!\1).)*?\1")
+_SINGLE_STAR = re.compile(r"(?<![*\w\\])\*(?=\S)(?!\*)|(?<=\S)(?<![*\\])\*(?![*\w])")
+_TRAILING_MARKS = re.compile(r"[*_`~]+$")
+
+
+def close_open_markdown(text: str) -> str:
+    """``text`` with what a half-streamed answer left open closed, for display.
+
+    A model writes markdown token by token, so the text on screen is often
+    cut inside a construct: ``**bold`` without its closing ``**`` (shown as
+    stars until it closes, then suddenly bold), an open `` `code`` span (a
+    stray backtick), a code fence whose closing line has not come yet. This
+    adds the missing closers *temporarily*, so each intermediate frame looks
+    like what it will become (the next render starts again from the true
+    text):
+
+    * an unclosed ``` or ~~~ fence gets its closing line;
+    * outside fences, in the last paragraph, an odd number of inline code
+      backticks, single ``*`` or ``**`` gets its closer;
+    * a run of marker characters at the very end (``**``, a lone `` ` ``),
+      an opening marker with nothing after it yet, is hidden.
+    """
+    fence: str | None = None
+    for line in text.split("\n"):
+        m = _FENCE_LINE.match(line)
+        if fence is None:
+            if m and not (m.group(1)[0] == "`" and "`" in m.group(2)):
+                fence = m.group(1)
+        elif (
+            m
+            and m.group(1)[0] == fence[0]
+            and len(m.group(1)) >= len(fence)
+            and not m.group(2).strip()
+        ):
+            fence = None
+    if fence is not None:
+        return text + ("" if text.endswith("\n") else "\n") + fence
+    body = _TRAILING_MARKS.sub("", text)
+    start = body.rfind("\n\n")
+    para = body[start + 2 :] if start >= 0 else body
+    closers = ""
+    if len(re.findall(r"(?<!`)`(?!`)", para)) % 2:
+        closers += "`"
+    plain = _CODE_SPAN.sub("", para + closers)
+    plain = re.sub(r"(?m)^\s*[*+-]\s", "", plain)  # list bullets are not emphasis
+    if len(_SINGLE_STAR.findall(plain)) % 2:
+        closers += "*"
+    if plain.count("**") % 2:
+        closers += "**"
+    if not closers:
+        return body
+    return body.rstrip(" ") + closers
+
+
+def _stable_cut(text: str) -> int:
+    """Where the finished blocks of ``text`` end: after its last blank line outside a fence.
+
+    Everything before that offset can no longer change as more text arrives
+    (a paragraph, a list item, a closed code block), so it is rendered once.
+    """
+    fence: str | None = None
+    cut = pos = 0
+    for line in text.split("\n")[:-1]:  # the last line is still being written
+        pos += len(line) + 1
+        m = _FENCE_LINE.match(line)
+        if fence is None:
+            if m and not (m.group(1)[0] == "`" and "`" in m.group(2)):
+                fence = m.group(1)
+            elif not line.strip():
+                cut = pos
+        elif (
+            m
+            and m.group(1)[0] == fence[0]
+            and len(m.group(1)) >= len(fence)
+            and not m.group(2).strip()
+        ):
+            fence = None
+    return cut
+
+
+class _IncrementalMarkdown:
+    """Render a growing text: finished blocks once, then only the open tail each time."""
+
+    def __init__(self) -> None:
+        self.prefix = ""
+        self.prefix_html = ""
+
+    def render(self, text: str) -> str:
+        cut = _stable_cut(text)
+        stable = text[:cut]
+        if stable != self.prefix:
+            if stable.startswith(self.prefix):
+                self.prefix_html += render_markdown(stable[len(self.prefix) :], partial=False)
+            else:
+                self.prefix_html = render_markdown(stable, partial=False)
+            self.prefix = stable
+        return self.prefix_html + render_markdown(text[cut:], partial=True)
+
+
+def _markdown_renderer() -> Any:
+    try:
+        import mistune
+    except ImportError:  # pragma: no cover - mistune ships with nbconvert
+        return None
+    return mistune.create_markdown(escape=True, plugins=["strikethrough", "table"])
+
+
+_MD: Any = None
+
+
+def render_markdown(text: str, *, partial: bool = True) -> str:
+    """Markdown to HTML, safe for an ``HTML`` widget, also for half an answer.
+
+    Raw HTML in the text is escaped, never rendered (``<script>`` shows as
+    text), and ``javascript:`` links are neutralised: the text comes from a
+    model, which may repeat whatever a prompt or a web page fed it. With
+    ``partial`` the open constructs of a cut answer are closed first
+    (:func:`close_open_markdown`). Uses ``mistune`` (installed with
+    nbconvert); without it the text is shown escaped in a ``<pre>``.
+    """
+    global _MD
+    if _MD is None:
+        _MD = _markdown_renderer() or False
+    source = close_open_markdown(text) if partial else text
+    if not _MD:
+        return f'<pre style="white-space:pre-wrap;">{html.escape(source)}</pre>'
+    return str(_MD(source))
+
+
+_MD_STYLE = f"""<style>
+.sse-lab-md {{ font-family:{_SANS}; font-size:14px; line-height:1.55; color:{_FG}; }}
+.sse-lab-md > :first-child {{ margin-top:0; }}
+.sse-lab-md > :last-child {{ margin-bottom:0; }}
+.sse-lab-md h1, .sse-lab-md h2, .sse-lab-md h3 {{ margin:0.6em 0 0.3em; line-height:1.25; }}
+.sse-lab-md h1 {{ font-size:1.35em; }} .sse-lab-md h2 {{ font-size:1.2em; }}
+.sse-lab-md h3 {{ font-size:1.08em; }}
+.sse-lab-md p, .sse-lab-md ul, .sse-lab-md ol {{ margin:0.4em 0; }}
+.sse-lab-md code {{ font-family:{_MONO}; font-size:0.92em; background:{_BG_SOFT};
+  border-radius:4px; padding:0 3px; }}
+.sse-lab-md pre {{ background:{_BG_SOFT}; border:1px solid {_BORDER}; border-radius:6px;
+  padding:8px 10px; overflow-x:auto; margin:0.5em 0; }}
+.sse-lab-md pre code {{ background:none; padding:0; }}
+.sse-lab-md table {{ border-collapse:collapse; margin:0.5em 0; }}
+.sse-lab-md th, .sse-lab-md td {{ border:1px solid {_BORDER}; padding:2px 8px; }}
+.sse-lab-md blockquote {{ margin:0.4em 0; padding-left:10px; border-left:3px solid {_BORDER};
+  color:{_MUTED}; }}
+</style>"""
+
+
+class MarkdownStreamView(TypewriterView):
+    """A :class:`TypewriterView` that renders the answer as markdown while it streams.
+
+    The accumulated text is rendered into ONE ``HTML`` widget at each
+    (coalesced, at most :data:`MAX_UPDATES_PER_SECOND` per second) update:
+    the browser swaps one element's content in one go, so nothing blinks,
+    and half-finished constructs are closed for display
+    (:func:`render_markdown`), so ``**bold`` is bold while it streams, not
+    stars that later turn bold. Raw HTML from the model is escaped.
+    Finished blocks are rendered once; only the open last block is rendered
+    again, and updates slow down if rendering gets expensive (at most about
+    half the time is spent rendering).
+
+    Attributes:
+        renders: How many times the markdown was rendered.
+        render_cost: Seconds the last render took.
+    """
+
+    def __init__(self, title: str = "", **kwargs: Any) -> None:
+        self.renders = 0
+        self.render_cost = 0.0
+        self._incremental = _IncrementalMarkdown()
+        super().__init__(title, **kwargs)
+
+    @property
+    def html(self) -> str:
+        """The rendered HTML of the text so far (as the widget shows it).
+
+        While streaming, finished blocks are rendered once and only the open
+        last block again at each update; once the stream has ended the whole
+        text is rendered in one go.
+        """
+        text = self.shown_text
+        if self.status in ("connecting", "streaming"):
+            if not text.startswith(self._incremental.prefix):
+                self._incremental = _IncrementalMarkdown()
+            return self._incremental.render(text)
+        self._incremental = _IncrementalMarkdown()
+        return render_markdown(text, partial=False)
+
+    def _push_interval(self) -> float:
+        # A long answer costs more to render: never spend more than about
+        # half the time rendering, whatever the token rate.
+        return max(1 / MAX_UPDATES_PER_SECOND, 2 * self.render_cost)
+
+    def _render_body(self) -> str:
+        text = self.shown_text
+        if text:
+            t0 = time.perf_counter()
+            inner = f'<div class="sse-lab-md">{self.html}</div>'
+            self.render_cost = time.perf_counter() - t0
+            self.renders += 1
+        else:
+            placeholder = {"idle": "not started", "connecting": "waiting for the first token"}
+            inner = (
+                f'<div style="color:{_MUTED};font-style:italic;font-family:{_SANS};">'
+                f"{html.escape(placeholder.get(self.status, ''))}</div>"
+            )
+        return (
+            f'{_MD_STYLE}<div style="display:flex;flex-direction:column-reverse;overflow-y:auto;'
+            f"min-height:7em;max-height:26em;box-sizing:border-box;padding:10px 12px;"
+            f'border:1px solid {_BORDER};border-radius:6px;background:{_BG};">'
+            f'<div style="margin-bottom:auto;overflow-wrap:anywhere;">{inner}</div></div>'
+        )
+
+
+class ChatView(widgets.VBox):
+    """A small chat box on the lab server: a prompt, Send, Stop, the answer.
+
+    Send asks ``/chat`` and streams the answer into a :class:`TypewriterView`
+    (or a :class:`MarkdownStreamView` with ``markdown=True``); Stop closes
+    the stream, which makes the server cancel the generation, and keeps the
+    partial answer. Drive it from code with ``await chat.send("...")`` and
+    :meth:`stop`.
+
+    Args:
+        server: A :class:`~sse_lab.server.LabServer` or its base URL.
+        prompt: The initial text of the prompt box.
+        seed, speed, cadence: Passed to ``/chat`` (``cadence`` ``"bursty"``
+            imitates a batching server).
+        smooth: Reveal at an even pace (see :class:`TypewriterView`).
+        markdown: Render the answer as markdown.
+    """
+
+    def __init__(
+        self,
+        server: Any,
+        *,
+        prompt: str = "",
+        seed: int = 0,
+        speed: float = 1.0,
+        cadence: str | None = None,
+        smooth: bool | dict[str, Any] | None = None,
+        markdown: bool = False,
+        title: str = "Chat",
+    ) -> None:
+        self.server_url = str(getattr(server, "url", server)).rstrip("/")
+        self.seed, self.speed, self.cadence = seed, speed, cadence
+        self.prompt_box = widgets.Text(
+            value=prompt, placeholder="Ask something...", layout=widgets.Layout(flex="1 1 auto")
+        )
+        self.send_button = widgets.Button(
+            description="Send", button_style="primary", icon="paper-plane",
+            layout=widgets.Layout(width="auto"),
+        )
+        self.stop_button = widgets.Button(
+            description="Stop", icon="stop", disabled=True, layout=widgets.Layout(width="auto"),
+            tooltip="Stop generating: close the stream, keep the text so far",
+        )
+        view_cls = MarkdownStreamView if markdown else TypewriterView
+        self.view: TypewriterView = view_cls(title, smooth=smooth)
+        self.send_button.on_click(lambda _b: self._send_from_button())
+        self.stop_button.on_click(lambda _b: self.stop())
+        self.task: asyncio.Task[Any] | None = None
+        self.history: list[Recording] = []
+        row = widgets.HBox(
+            [self.prompt_box, self.send_button, self.stop_button],
+            layout=widgets.Layout(width="100%", grid_gap="6px"),
+        )
+        super().__init__([row, self.view], layout=widgets.Layout(width="100%"))
+
+    def url(self, prompt: str) -> str:
+        """The ``/chat`` URL Send requests for ``prompt``."""
+        query: dict[str, Any] = {"prompt": prompt, "seed": self.seed, "speed": self.speed}
+        if self.cadence:
+            query["cadence"] = self.cadence
+        return f"{self.server_url}/chat?{urlencode(query)}"
+
+    async def send(self, prompt: str | None = None) -> Recording:
+        """Ask ``prompt`` (default: the box's text) and stream the answer."""
+        if prompt is not None:
+            self.prompt_box.value = prompt
+        self.send_button.disabled, self.stop_button.disabled = True, False
+        try:
+            rec = await self.view.play(self.url(self.prompt_box.value))
+        finally:
+            self.send_button.disabled, self.stop_button.disabled = False, True
+        self.history.append(rec)
+        return rec
+
+    def _send_from_button(self) -> None:
+        async def run() -> None:
+            try:
+                await self.send()
+            except Exception:  # shown in the view (status "error")
+                pass
+
+        self.task = asyncio.ensure_future(run())
+
+    def stop(self) -> bool:
+        """Stop the answer being streamed; True if one was."""
+        return self.view.stop()
+
+    @property
+    def status(self) -> str:
+        return self.view.status
+
+    @property
+    def text(self) -> str:
+        return self.view.text
+
+
+class MonitorView(widgets.VBox):
+    """A live chart of a :class:`~sse_lab.monitor.Monitor`, redrawn at most ``hz`` times/s.
+
+    An ``Image`` widget holds :func:`sse_lab.plots.monitor_chart` of the
+    samples so far, redrawn from the monitor's thread while it samples (so
+    it stays live while a cell awaits *or* blocks), plus a line with the
+    latest numbers. A last redraw happens when the monitor stops.
+
+    Args:
+        monitor: The :class:`~sse_lab.monitor.Monitor` to show.
+        hz: Redraws per second at most (capped at 5: each one is a PNG).
+        title: The chart's title.
+
+    Attributes:
+        renders: How many times the chart was drawn.
+        render_times: ``time.perf_counter()`` of each redraw (rate checks).
+    """
+
+    MAX_HZ = 5.0
+
+    def __init__(self, monitor: Any, *, hz: float = 3.0, title: str = "Server monitor") -> None:
+        self.monitor = monitor
+        self.hz = max(0.1, min(float(hz), self.MAX_HZ))
+        self.title = title
+        self.image = widgets.Image(
+            format="png", layout=widgets.Layout(width="100%", max_width="820px")
+        )
+        self.line = widgets.HTML()
+        self.renders = 0
+        self.render_times: list[float] = []
+        self._lock = threading.Lock()
+        self._last = float("-inf")
+        super().__init__([self.line, self.image], layout=widgets.Layout(width="100%"))
+        monitor.add_listener(self._on_sample)
+        self.refresh()
+
+    def _on_sample(self, monitor: Any) -> None:
+        now = time.perf_counter()
+        if monitor.running and now - self._last < 1 / self.hz:
+            return
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Redraw now."""
+        from io import BytesIO
+
+        from .plots import monitor_chart
+
+        with self._lock:
+            samples = list(self.monitor.samples)
+            # fast: fixed margins, cheaper than the constrained layout, and
+            # the axes do not shift between frames as the tick labels change.
+            fig = monitor_chart(samples, title=self.title, fast=True)
+            buf = BytesIO()
+            fig.savefig(buf, format="png", dpi=72)
+            self.image.value = buf.getvalue()
+            self._last = time.perf_counter()
+            self.render_times.append(self._last)
+            self.renders += 1
+            self.line.value = self._render_line(samples[-1] if samples else None)
+
+    def _render_line(self, s: dict[str, Any] | None) -> str:
+        state = "sampling" if self.monitor.running else "stopped"
+        pill = _pill(state, _STATUS_COLORS["streaming" if state == "sampling" else "idle"])
+        if s is None:
+            numbers = "no samples yet"
+        else:
+            numbers = (
+                f"t = <b>{s['t']:.1f}&nbsp;s</b> &middot; open streams <b>{s['open_total']}</b>"
+                f" &middot; subscribers <b>{s['subscribers']}</b> &middot; generation tasks "
+                f"<b>{s['generation_tasks']}</b> &middot; RSS <b>{s['rss_mb']:.1f}&nbsp;MB</b>"
+            )
+        return (
+            f'<div style="font-family:{_SANS};font-size:13px;color:{_FG};'
+            f'font-variant-numeric:tabular-nums;display:flex;gap:10px;align-items:center;">'
+            f"{pill}<span>{numbers}</span></div>"
+        )
+
+    def close(self) -> None:
+        self.monitor.remove_listener(self._on_sample)
+        super().close()

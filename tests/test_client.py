@@ -165,3 +165,7 @@ def test_byte_count_is_settled_when_record_returns(server) -> None:
         return rec.bytes_received
 
     assert asyncio.run(run()) > 100
+
+
+def test_backoff_never_overflows() -> None:
+    assert 0 <= backoff_delay(5000, cap=5.0) <= 5.0

@@ -1,0 +1,269 @@
+"""Watch a lab server over time: connections, subscribers, tasks and memory.
+
+The source article's monitoring is two counters logged to the console::
+
+    let connectionCount = 0;               // ++ on connect, -- on close
+    const memUsage = process.memoryUsage(); // heap and RSS
+
+:class:`Monitor` is the same thing in Python, as a time series: a background
+thread calls :meth:`LabServer.stats() <sse_lab.server.LabServer.stats>`
+every ``interval`` seconds and appends one sample, a dict with ``t``
+(seconds since :meth:`Monitor.start`) and every counter of ``stats()``:
+``open_total`` (the article's ``connectionCount``), ``open_connections``
+(per path), ``subscribers``, ``generation_tasks``, ``rss_bytes`` (the
+article's ``memoryUsage().rss``, plus ``rss_mb``), ``events_sent``,
+``dropped_stalled``...
+
+It runs in its own thread, so it keeps sampling whether the notebook cell
+``await``-s, blocks, or sleeps. Chart the samples with
+:func:`sse_lab.plots.monitor_chart`, or watch them live with
+:class:`sse_lab.widgets.MonitorView`.
+
+:func:`wait_for_stats` polls ``stats()`` until a condition holds, for check
+cells that must give the server a moment (a closed connection is noticed on
+the server's own loop, a few milliseconds later).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from typing import Any, Protocol
+
+__all__ = ["Monitor", "wait_for_stats", "wait_for_stats_async"]
+
+Sample = dict[str, Any]
+
+
+class _HasStats(Protocol):
+    def stats(self) -> dict[str, Any]: ...
+
+
+def _stats_source(server: _HasStats | str) -> Callable[[], dict[str, Any]]:
+    """A zero-argument function returning the server's stats."""
+    stats = getattr(server, "stats", None)
+    if callable(stats):
+        return stats
+    base = str(getattr(server, "url", server)).rstrip("/")
+    url = base if base.endswith("/stats") else base + "/stats"
+
+    def fetch() -> dict[str, Any]:
+        with urllib.request.urlopen(url, timeout=5) as resp:  # noqa: S310 - loopback URL
+            return json.loads(resp.read().decode("utf-8"))
+
+    return fetch
+
+
+class Monitor:
+    """Sample a server's ``stats()`` into a time series, in a background thread.
+
+    Use as a context manager (``with Monitor(server) as mon: ...``), or call
+    :meth:`start` and :meth:`stop`. Re-starting clears the samples.
+
+    Args:
+        server: A :class:`~sse_lab.server.LabServer` (or anything with a
+            ``stats()`` method), or a server's base URL (``/stats`` is then
+            fetched over HTTP).
+        interval: Seconds between samples (at least 0.01).
+        max_samples: Keep at most this many (the oldest are dropped).
+
+    Attributes:
+        samples: One dict per sample: ``t`` (seconds since start), ``rss_mb``
+            and every key of ``stats()``.
+        error: Why sampling stopped by itself (e.g. the server was stopped).
+    """
+
+    def __init__(
+        self, server: _HasStats | str, interval: float = 0.1, *, max_samples: int = 100_000
+    ) -> None:
+        if not interval >= 0.01:
+            raise ValueError("interval must be at least 0.01 s")
+        self.server = server
+        self.interval = float(interval)
+        self.max_samples = int(max_samples)
+        self.samples: list[Sample] = []
+        self.error: str | None = None
+        self._fetch = _stats_source(server)
+        self._t0 = time.perf_counter()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._listeners: list[Callable[[Monitor], Any]] = []
+        self._lock = threading.Lock()
+
+    # -- lifecycle ---------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive() and not self._stop.is_set()
+
+    def start(self) -> Monitor:
+        """Start sampling now (clears earlier samples); returns ``self``."""
+        if self.running:
+            return self
+        with self._lock:
+            self.samples = []
+        self.error = None
+        self._stop = threading.Event()
+        self._t0 = time.perf_counter()
+        self._thread = threading.Thread(target=self._run, name="sse_lab-monitor", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> Monitor:
+        """Take a last sample, stop the thread and tell the listeners; returns ``self``."""
+        thread = self._thread
+        if thread is None:
+            return self
+        self._stop.set()
+        if thread is not threading.current_thread():
+            thread.join(5)
+        self._thread = None
+        return self
+
+    def __enter__(self) -> Monitor:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    async def __aenter__(self) -> Monitor:
+        return self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await asyncio.to_thread(self.stop)
+
+    # -- sampling ----------------------------------------------------------------
+    def sample(self) -> Sample:
+        """Take one sample now, append it to :attr:`samples` and return it."""
+        stats = dict(self._fetch())
+        t = time.perf_counter() - self._t0
+        stats["t"] = round(t, 4)
+        stats["rss_mb"] = stats.get("rss_bytes", 0) / 2**20
+        with self._lock:
+            self.samples.append(stats)
+            if len(self.samples) > self.max_samples:
+                del self.samples[: len(self.samples) - self.max_samples]
+        return stats
+
+    def _run(self) -> None:
+        k = 0
+        try:
+            while True:
+                try:
+                    self.sample()
+                except Exception as exc:  # the server went away: stop quietly
+                    self.error = f"{type(exc).__name__}: {exc}"
+                    break
+                self._notify()
+                if self._stop.is_set():
+                    break
+                k += 1
+                wait = self._t0 + k * self.interval - time.perf_counter()
+                if wait < 0:  # fell behind (a busy server): skip, do not burst
+                    k = int((time.perf_counter() - self._t0) / self.interval) + 1
+                    wait = self._t0 + k * self.interval - time.perf_counter()
+                self._stop.wait(max(0.0, wait))
+                # one last sample after stop() so the series ends at "now"
+        finally:
+            self._stop.set()
+            self._notify()
+
+    # -- listeners ---------------------------------------------------------------
+    def add_listener(self, fn: Callable[[Monitor], Any]) -> None:
+        """Call ``fn(monitor)`` after every sample, and once more when sampling stops.
+
+        It runs in the monitor's thread: keep it short (or throttle it, as
+        :class:`~sse_lab.widgets.MonitorView` does).
+        """
+        self._listeners.append(fn)
+
+    def remove_listener(self, fn: Callable[[Monitor], Any]) -> None:
+        if fn in self._listeners:
+            self._listeners.remove(fn)
+
+    def _notify(self) -> None:
+        for fn in list(self._listeners):
+            try:
+                fn(self)
+            except Exception:  # a display problem must not stop the sampling
+                pass
+
+    # -- reading -----------------------------------------------------------------
+    def series(self, key: str) -> tuple[list[float], list[float]]:
+        """``(times, values)`` of one counter, e.g. ``series("open_total")``."""
+        with self._lock:
+            rows = [(s["t"], s[key]) for s in self.samples if key in s]
+        return [t for t, _ in rows], [v for _, v in rows]
+
+    def peak(self, key: str) -> float:
+        """The largest value a counter reached (0 without samples)."""
+        _, values = self.series(key)
+        return max(values, default=0)
+
+    def last(self) -> Sample | None:
+        with self._lock:
+            return dict(self.samples[-1]) if self.samples else None
+
+    def summary(self) -> str:
+        """One line per counter of interest: first, peak and last value."""
+        if not self.samples:
+            return "no samples"
+        first, last = self.samples[0], self.samples[-1]
+        lines = [f"{len(self.samples)} samples over {last['t']:.2f} s"]
+        for key, unit in (
+            ("open_total", ""),
+            ("subscribers", ""),
+            ("generation_tasks", ""),
+            ("rss_mb", " MB"),
+        ):
+            fmt = "{:.1f}" if unit else "{:.0f}"
+            vals = [fmt.format(v) + unit for v in (first[key], self.peak(key), last[key])]
+            lines.append(f"  {key:<17} first {vals[0]:>9}  peak {vals[1]:>9}  last {vals[2]:>9}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return f"<Monitor {state}, {len(self.samples)} samples every {self.interval:g} s>"
+
+
+def wait_for_stats(
+    server: _HasStats | str,
+    predicate: Callable[[dict[str, Any]], bool],
+    timeout: float = 3.0,
+    step: float = 0.01,
+) -> dict[str, Any]:
+    """Poll ``stats()`` until ``predicate(stats)`` is true or ``timeout`` passes.
+
+    Never raises on a timeout: returns the last stats (so a check cell can
+    ``assert`` on them and print what it saw), with ``waited_s`` added.
+    """
+    fetch = _stats_source(server)
+    t0 = time.perf_counter()
+    while True:
+        stats = dict(fetch())
+        waited = time.perf_counter() - t0
+        if predicate(stats) or waited >= timeout:
+            stats["waited_s"] = round(waited, 4)
+            return stats
+        time.sleep(step)
+
+
+async def wait_for_stats_async(
+    server: _HasStats | str,
+    predicate: Callable[[dict[str, Any]], bool],
+    timeout: float = 3.0,
+    step: float = 0.01,
+) -> dict[str, Any]:
+    """:func:`wait_for_stats` for a cell that must keep its event loop running."""
+    fetch = _stats_source(server)
+    t0 = time.perf_counter()
+    while True:
+        stats = dict(await asyncio.to_thread(fetch))
+        waited = time.perf_counter() - t0
+        if predicate(stats) or waited >= timeout:
+            stats["waited_s"] = round(waited, 4)
+            return stats
+        await asyncio.sleep(step)
