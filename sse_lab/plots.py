@@ -745,7 +745,7 @@ def monitor_chart(
         sharex=True, height_ratios=[3, 2],
     )
     if fast:
-        fig.subplots_adjust(left=0.08, right=0.98, top=0.94, bottom=0.09, hspace=0.1)
+        fig.subplots_adjust(left=0.08, right=0.98, top=0.87, bottom=0.09, hspace=0.1)
     ts = [float(s.get("t", 0.0)) for s in samples]
     for key in keys:
         name, color = _MONITOR_SERIES.get(key, (key, _PALETTE[len(top.get_lines()) % 7]))
