@@ -79,7 +79,16 @@ class EventParser:
         "_event_type",
         "_id_buffer",
         "_block_retry",
+        "_long",
+        "_pieces",
+        "_pieces_data",
     )
+
+    #: A chunk of at least this many characters averaging more than
+    #: ``_LONG_LINE`` characters per line switches the parser to its long-line
+    #: path for the following chunks (and back when lines get short again).
+    _LONG_CHUNK = 2048
+    _LONG_LINE = 256
 
     def __init__(self) -> None:
         self.last_event_id: str = ""
@@ -98,6 +107,9 @@ class EventParser:
         self._event_type = ""
         self._id_buffer = self.last_event_id
         self._block_retry: int | None = None
+        self._long = False  # long-line path: find() line ends, copy values once
+        self._pieces: list[str] = []  # the incomplete line, on the long-line path
+        self._pieces_data = False  # _pieces hold a data value, "data: " cut off
 
     def feed(self, chunk: bytes) -> list[Event]:
         """Decode ``chunk`` and return the events it completes, in order."""
@@ -128,63 +140,187 @@ class EventParser:
             self._skip_lf = False
             if text[:1] == "\n":
                 text = text[1:]
-        if self._tail:
-            text = self._tail + text
         if "\r" in text:
-            lines = _LINE_BREAK.split(text)
             # A CR ends its line at once; an LF that may follow arrives later.
             self._skip_lf = text[-1] == "\r"
-        else:
-            lines = text.split("\n")
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        if self._long:
+            return self._feed_long(text)
+        lines = text.split("\n")
+        if self._tail:
+            # Join the incomplete line only to the first line, not to all of
+            # the chunk (a large event spans chunks: copy it once).
+            lines[0] = self._tail + lines[0]
         self._tail = lines.pop()
+        if len(text) >= self._LONG_CHUNK and len(lines) * self._LONG_LINE < len(text):
+            # Few, long lines (large JSON events): str.split scans them char
+            # by char and the value is copied twice; the long-line path finds
+            # line ends with memchr and copies each value once.
+            self._long = True
+            self._pieces_data = False
+            if self._tail:
+                self._pieces.append(self._tail)
+                self._tail = ""
+        if not lines:
+            return []
+        # The loop below is the hot path: state lives in locals, fields are
+        # matched inline, and events are built without the frozen dataclass's
+        # __init__ (four object.__setattr__ calls), via the slot descriptors.
         events: list[Event] = []
+        append = events.append
+        data = self._data
+        event_type = self._event_type
+        id_buffer = self._id_buffer
+        block_retry = self._block_retry
+        last_id = self.last_event_id
+        alloc = object.__new__
+        set_event, set_data, set_id, set_retry = _SETTERS
         for line in lines:
-            if line:
-                self._field(line)
-            else:
-                self._dispatch(events)
+            if not line:
+                last_id = id_buffer
+                if data:
+                    ev = alloc(Event)
+                    set_event(ev, event_type or "message")
+                    set_data(ev, data[0] if len(data) == 1 else "\n".join(data))
+                    set_id(ev, id_buffer)
+                    set_retry(ev, block_retry)
+                    append(ev)
+                    data = []
+                event_type = ""
+                block_retry = None
+                continue
+            if line[:6] == "data: ":  # the common cases first: one slice, one copy
+                data.append(line[6:])
+                continue
+            if line[:4] == "id: ":
+                value = line[4:]
+                if "\x00" not in value:
+                    id_buffer = value
+                continue
+            name, colon, value = line.partition(":")
+            if colon:
+                if not name:
+                    continue  # a comment
+                if value[:1] == " ":
+                    value = value[1:]
+            if name == "data":
+                data.append(value)
+            elif name == "id":
+                if "\x00" not in value:
+                    id_buffer = value
+            elif name == "event":
+                event_type = value
+            elif name == "retry":
+                # Only ASCII digits count: int() would also take "-1", " 5",
+                # "1_000" and non-ASCII digits such as "١٢".
+                if value and value.isascii() and value.isdigit():
+                    self.retry = block_retry = int(value)
+            # Any other field name is ignored.
+        self._data = data
+        self._event_type = event_type
+        self._id_buffer = id_buffer
+        self._block_retry = block_retry
+        self.last_event_id = last_id
         return events
 
-    def _field(self, line: str) -> None:
-        colon = line.find(":")
-        if colon == 0:
-            return  # a comment
-        if colon > 0:
-            name = line[:colon]
-            value = line[colon + 1 :]
+    def _feed_long(self, text: str) -> list[Event]:
+        """The long-line path: line ends found with ``str.find``, values copied once."""
+        find = text.find
+        pieces = self._pieces
+        nl = find("\n")
+        if nl < 0:
+            pieces.append(text)  # still inside one long line: no copy, no scan
+            return []
+        events: list[Event] = []
+        pos = 0
+        if pieces:
+            pieces.append(text[:nl])
+            if self._pieces_data:  # the pieces are a data value, prefix already cut
+                self._data.append("".join(pieces))
+            else:
+                self._line("".join(pieces), events)
+            pieces.clear()
+            pos = nl + 1
+            nl = find("\n", pos)
+        lines = 0
+        data = self._data
+        while nl >= 0:
+            lines += 1
+            if nl == pos:
+                self._data = data
+                self._dispatch(events)
+                data = self._data
+            elif text.startswith("data: ", pos):
+                data.append(text[pos + 6 : nl])
+            else:
+                self._data = data
+                self._line(text[pos:nl], events)
+                data = self._data
+            pos = nl + 1
+            nl = find("\n", pos)
+        self._data = data
+        self._pieces_data = False
+        if pos < len(text):
+            if text.startswith("data: ", pos):  # cut the prefix now: one copy less later
+                self._pieces_data = True
+                pieces.append(text[pos + 6 :])
+            else:
+                pieces.append(text[pos:])
+        if lines * self._LONG_LINE > len(text):  # short lines again: back to split()
+            self._long = False
+            self._tail = "".join(pieces)
+            if self._pieces_data:
+                self._tail = "data: " + self._tail
+            pieces.clear()
+        return events
+
+    def _line(self, line: str, events: list[Event]) -> None:
+        """Interpret one complete line (the long-line path's general case)."""
+        if not line:
+            self._dispatch(events)
+            return
+        name, colon, value = line.partition(":")
+        if colon:
+            if not name:
+                return  # a comment
             if value[:1] == " ":
                 value = value[1:]
-        else:
-            name = line
-            value = ""
         if name == "data":
             self._data.append(value)
-        elif name == "event":
-            self._event_type = value
         elif name == "id":
             if "\x00" not in value:
                 self._id_buffer = value
+        elif name == "event":
+            self._event_type = value
         elif name == "retry":
-            # Only ASCII digits count: int() would also take "-1", " 5",
-            # "1_000" and non-ASCII digits such as "١٢".
             if value and value.isascii() and value.isdigit():
                 self.retry = self._block_retry = int(value)
-        # Any other field name is ignored.
 
     def _dispatch(self, events: list[Event]) -> None:
         self.last_event_id = self._id_buffer
-        if self._data:
-            events.append(
-                Event(
-                    self._event_type or "message",
-                    "\n".join(self._data),
-                    self.last_event_id,
-                    self._block_retry,
-                )
-            )
+        data = self._data
+        if data:
+            events.append(_new(Event, (
+                self._event_type or "message",
+                data[0] if len(data) == 1 else "\n".join(data),
+                self._id_buffer,
+                self._block_retry,
+            )))
             self._data = []
         self._event_type = ""
         self._block_retry = None
+
+
+# The slot descriptors of the frozen dataclass: the parser fills events
+# through them, skipping __init__'s four object.__setattr__ calls per event.
+_SETTERS = tuple(Event.__dict__[f].__set__ for f in ("event", "data", "id", "retry"))
+
+
+def _new(cls: type[Event], values: tuple[str, str, str, int | None]) -> Event:
+    event = object.__new__(cls)
+    for setter, value in zip(_SETTERS, values, strict=True):
+        setter(event, value)
+    return event
 
 
 def parse(stream: bytes) -> list[Event]:

@@ -160,6 +160,11 @@ class _Lab:
                 handler._write_nowait(encode_event(comment="heartbeat"))
 
 
+#: Bytes a stream may have waiting (unflushed, or in its connection's output
+#: buffer) before ``send()`` waits for the reader.
+SEND_HIGH_WATER = 64 * 1024
+
+
 class SSEHandler(tornado.web.RequestHandler):
     """Base class for a streaming endpoint: subclass and write :meth:`stream`.
 
@@ -189,6 +194,9 @@ class SSEHandler(tornado.web.RequestHandler):
         self._last_write = self._opened = time.monotonic()
         self._gone = False
         self._retry_pending: int | None = None
+        self._iostream = getattr(self.request.connection, "stream", None)
+        self._unflushed = 0
+        self._flush_handle: asyncio.Handle | None = None
 
     # -- headers ---------------------------------------------------------------
     def set_default_headers(self) -> None:
@@ -265,6 +273,7 @@ class SSEHandler(tornado.web.RequestHandler):
 
     def abort(self, reason: str = "") -> None:
         """Drop the connection now (the client may reconnect)."""
+        self._flush_pending()  # what send() accepted leaves first
         self._gone = True
         if self._task is not None:
             self._task.cancel()
@@ -291,17 +300,55 @@ class SSEHandler(tornado.web.RequestHandler):
         )
 
     async def send_bytes(self, payload: bytes, *, is_event: bool = True) -> None:
-        """Write already-encoded bytes (one or more whole blocks) and flush."""
+        """Write already-encoded bytes (one or more whole blocks); flush them soon.
+
+        The bytes are flushed when the current task next yields to the loop
+        (so events sent back to back leave in one TCP write, and an event
+        sent on its own leaves at once). ``send`` waits for the socket only
+        once more than :data:`SEND_HIGH_WATER` bytes are waiting (a slow or
+        stalled reader, or a producer that never yields).
+        """
         if self._gone:
             raise StreamClosedError()
         self.write(payload)
-        self._last_write = self._flush_started = time.monotonic()
+        self._last_write = time.monotonic()
+        if is_event:
+            self.lab.events_sent += 1
+        self._unflushed += len(payload)
+        buf = getattr(self._iostream, "_write_buffer", None)
+        if (
+            buf is not None
+            and self._unflushed + len(buf) < SEND_HIGH_WATER
+            and self._headers_written  # the first block goes out (and is awaited) at once
+        ):
+            if self._flush_handle is None:
+                self._flush_handle = asyncio.get_running_loop().call_soon(self._flush_soon)
+            return
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
+        self._unflushed = 0
+        self._flush_started = self._last_write
         try:
             await self.flush()
         finally:
             self._flush_started = None
-        if is_event:
-            self.lab.events_sent += 1
+
+    def _flush_soon(self) -> None:
+        self._flush_handle = None
+        if not self._gone:
+            self._flush_pending()
+
+    def _flush_pending(self) -> None:
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
+        if self._unflushed and not self._finished:
+            self._unflushed = 0
+            try:
+                self.flush().add_done_callback(_consume_exception)
+            except StreamClosedError:
+                pass
 
     def _write_nowait(self, payload: bytes) -> None:
         if self._gone:
