@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import copy
 import math
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -31,41 +30,11 @@ __all__ = [
     "ttft_cases",
 ]
 
-#: Seconds the learner's function may take on one input.
-TIME_LIMIT = 2.0
-
-
-class _Timeout(Exception):
-    pass
-
-
-def _call(fn: Callable[..., Any], *args: Any, timeout: float = TIME_LIMIT) -> Any:
-    """``fn(*args)`` in a daemon thread; re-raise its error; ``_Timeout`` if too slow."""
-    box: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            box["value"] = fn(*args)
-        except BaseException as exc:  # noqa: BLE001 - reported to the learner
-            box["error"] = exc
-
-    worker = threading.Thread(target=run, name="sse_lab-exercise", daemon=True)
-    worker.start()
-    worker.join(timeout)
-    if worker.is_alive():
-        raise _Timeout
-    if "error" in box:
-        raise box["error"]
-    return box.get("value")
-
-
-def _is_number(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
-
-
-def _describe_error(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-
+from ._sandbox import TIME_LIMIT
+from ._sandbox import Timeout as _Timeout
+from ._sandbox import call_limited as _call
+from ._sandbox import describe_error as _describe_error
+from ._sandbox import is_number as _is_number
 
 # -- exercise 1: time to first token ------------------------------------------------
 

@@ -22,7 +22,11 @@ from ..protocol import DONE, Event
 from ..recording import Arrival, Recording
 from ..transports import WireRecording, bytes_per_token
 from . import CheckResult, result
-from .nb01 import TIME_LIMIT, _call, _describe_error, _is_number, _Timeout
+from ._sandbox import TIME_LIMIT
+from ._sandbox import Timeout as _Timeout
+from ._sandbox import call_limited as _call
+from ._sandbox import describe_error as _describe_error
+from ._sandbox import is_number as _is_number
 
 __all__ = [
     "TRANSPORTS",

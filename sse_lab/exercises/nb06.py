@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import math
 import statistics
-import threading
 from collections.abc import Callable
 from typing import Any
 
 from ..protocol import encode_event
 from . import CheckResult, result
+from ._sandbox import Timeout as _Timeout
+from ._sandbox import call_limited, describe_error, is_number
 
 __all__ = ["check_backoff", "check_broadcast"]
 
@@ -28,39 +29,8 @@ __all__ = ["check_backoff", "check_broadcast"]
 TIME_LIMIT = 5.0
 
 
-class _Timeout(Exception):
-    pass
-
-
 def _limited(fn: Callable[[], Any], timeout: float = TIME_LIMIT) -> Any:
-    """``fn()`` in a daemon thread; its error re-raised; ``_Timeout`` if too slow."""
-    box: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            box["value"] = fn()
-        except BaseException as exc:  # noqa: BLE001 - reported to the learner
-            box["error"] = exc
-
-    worker = threading.Thread(target=run, name="sse_lab-exercise", daemon=True)
-    worker.start()
-    worker.join(timeout)
-    if worker.is_alive():
-        raise _Timeout
-    if "error" in box:
-        raise box["error"]
-    return box.get("value")
-
-
-def _err(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-
-
-def _is_number(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
-
-
-# -- exercise 1: backoff with full jitter -----------------------------------------------
+    return call_limited(fn, timeout=timeout)
 
 
 def check_backoff(
@@ -89,13 +59,13 @@ def check_backoff(
         return result(exercise, [f"backoff() took longer than {TIME_LIMIT:g} s for "
                                  f"{n * len(attempts)} calls: does it sleep or loop?"])
     except Exception as exc:
-        return result(exercise, [f"backoff() raised {_err(exc)}."])
+        return result(exercise, [f"backoff() raised {describe_error(exc)}."])
 
     problems: list[str] = []
     notes: list[str] = []
     for k in attempts:
         vs = values[k]
-        junk = next((v for v in vs if not _is_number(v)), "ok")
+        junk = next((v for v in vs if not is_number(v)), "ok")
         if junk != "ok":
             problems.append(
                 f"backoff({k}) returned {junk!r}: return a number of seconds, such as 0.37."
@@ -215,12 +185,12 @@ def check_broadcast(broadcast: Callable[[set[Any], str], Any]) -> CheckResult:
         except RuntimeError as exc:
             if "changed size during iteration" in str(exc):
                 problems.append(
-                    f"{name}: {_err(exc)}. You removed a client from the set while looping "
-                    "over it; loop over a copy (for client in list(clients)) or collect "
-                    "the failed ones and remove them after the loop."
+                    f"{name}: {describe_error(exc)}. You removed a client from the set "
+                    "while looping over it; loop over a copy (for client in list(clients)) "
+                    "or collect the failed ones and remove them after the loop."
                 )
             else:
-                problems.append(f"{name}: broadcast() raised {_err(exc)}.")
+                problems.append(f"{name}: broadcast() raised {describe_error(exc)}.")
             continue
         except Exception as exc:
             if dead and isinstance(exc, OSError):
@@ -229,7 +199,7 @@ def check_broadcast(broadcast: Callable[[set[Any], str], Any]) -> CheckResult:
                     "broadcast(); catch it, like the source's try/catch, and remove that client."
                 )
             else:
-                problems.append(f"{name}: broadcast() raised {_err(exc)}.")
+                problems.append(f"{name}: broadcast() raised {describe_error(exc)}.")
             continue
         expected = encode_event(message)
         for c in sorted(live, key=lambda c: c.name):

@@ -22,7 +22,10 @@ from typing import Any
 from ..model import SimulatedLLM
 from ..smoothing import smooth_schedule
 from . import CheckResult, result
-from .nb06 import TIME_LIMIT, _err, _is_number, _limited, _Timeout
+from ._sandbox import Timeout as _Timeout
+from ._sandbox import describe_error as _err
+from ._sandbox import is_number as _is_number
+from .nb06 import TIME_LIMIT, _limited
 
 __all__ = ["check_render_tokens", "check_smooth", "EVIL_TOKENS"]
 
