@@ -168,7 +168,11 @@ class EventParser:
         # __init__ (four object.__setattr__ calls), via the slot descriptors.
         events: list[Event] = []
         append = events.append
-        data = self._data
+        # ``first`` holds the block's first data line; ``more`` the rest, only
+        # when there are more (most blocks carry one line: no list per event).
+        saved = self._data
+        first = saved[0] if saved else None
+        more = saved[1:] if len(saved) > 1 else None
         event_type = self._event_type
         id_buffer = self._id_buffer
         block_retry = self._block_retry
@@ -178,19 +182,24 @@ class EventParser:
         for line in lines:
             if not line:
                 last_id = id_buffer
-                if data:
+                if first is not None:
                     ev = alloc(Event)
                     set_event(ev, event_type or "message")
-                    set_data(ev, data[0] if len(data) == 1 else "\n".join(data))
+                    set_data(ev, first if more is None else "\n".join([first, *more]))
                     set_id(ev, id_buffer)
                     set_retry(ev, block_retry)
                     append(ev)
-                    data = []
+                    first = more = None
                 event_type = ""
                 block_retry = None
                 continue
             if line[:6] == "data: ":  # the common cases first: one slice, one copy
-                data.append(line[6:])
+                if first is None:
+                    first = line[6:]
+                elif more is None:
+                    more = [line[6:]]
+                else:
+                    more.append(line[6:])
                 continue
             if line[:4] == "id: ":
                 value = line[4:]
@@ -204,7 +213,12 @@ class EventParser:
                 if value[:1] == " ":
                     value = value[1:]
             if name == "data":
-                data.append(value)
+                if first is None:
+                    first = value
+                elif more is None:
+                    more = [value]
+                else:
+                    more.append(value)
             elif name == "id":
                 if "\x00" not in value:
                     id_buffer = value
@@ -216,6 +230,7 @@ class EventParser:
                 if value and value.isascii() and value.isdigit():
                     self.retry = block_retry = int(value)
             # Any other field name is ignored.
+        data = [] if first is None else [first] if more is None else [first, *more]
         self._data = data
         self._event_type = event_type
         self._id_buffer = id_buffer
