@@ -49,7 +49,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from sse_lab.conformance import CASES, check_parser
+from sse_lab.conformance import CASES, HttpxSSEAdapter, SSEClientPyAdapter, check_parser
 from sse_lab.model import SimulatedLLM
 from sse_lab.protocol import DONE, EventParser, encode_event
 
@@ -166,46 +166,11 @@ DECODERS: dict[str, Callable[[list[bytes]], list[Any]]] = {
 
 
 # -- conformance adapters (as documented in sse_lab.conformance.check_parser) ------------------
-class HttpxSSE:
-    def __init__(self) -> None:
-        from httpx_sse._decoders import SSEDecoder, SSELineDecoder
-
-        self._text = codecs.getincrementaldecoder("utf-8")("replace")
-        self._lines, self._sse = SSELineDecoder(), SSEDecoder()
-
-    def _events(self, lines: list[str]) -> list[Any]:
-        events = (self._sse.decode(line) for line in lines)
-        return [e for e in events if e is not None]
-
-    def feed(self, chunk: bytes) -> list[Any]:
-        text = self._text.decode(chunk)
-        return self._events(self._lines.decode(text) if text else [])
-
-    def close(self) -> list[Any]:
-        text = self._text.decode(b"", final=True)
-        lines = self._lines.decode(text) if text else []
-        return self._events(lines + self._lines.flush())
-
-
-class SSEClientPy:
-    def __init__(self) -> None:
-        self._chunks: list[bytes] = []
-
-    def feed(self, chunk: bytes) -> list[Any]:
-        self._chunks.append(chunk)
-        return []
-
-    def close(self) -> list[Any]:
-        from sseclient import SSEClient
-
-        return list(SSEClient(iter(self._chunks)).events())
-
-
 CONFORMANCE: dict[str, Callable[[], Any]] = {
     "sse_lab": EventParser,
-    "httpx-sse": HttpxSSE,
-    "httpx-sse (decoders)": HttpxSSE,
-    "sseclient-py": SSEClientPy,
+    "httpx-sse": HttpxSSEAdapter,
+    "httpx-sse (decoders)": HttpxSSEAdapter,
+    "sseclient-py": SSEClientPyAdapter,
 }
 
 

@@ -8,7 +8,6 @@ where the encoder and decoder disagree.
 
 from __future__ import annotations
 
-import codecs
 import random
 import re
 
@@ -16,7 +15,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sse_lab.conformance import CASES, MODES, Case, Failure, check_parser
+from sse_lab.conformance import (
+    CASES,
+    MODES,
+    Case,
+    Failure,
+    HttpxSSEAdapter,
+    SSEClientPyAdapter,
+    check_parser,
+)
 from sse_lab.protocol import Event, EventParser, encode_event, parse
 
 CASE_IDS = [case.name for case in CASES]
@@ -223,47 +230,8 @@ def test_check_parser_rejects_misuse() -> None:
         check_parser(EventParser())  # type: ignore[arg-type]
 
 
-class HttpxSSE:
-    """The adapter from check_parser's docstring."""
-
-    def __init__(self) -> None:
-        from httpx_sse._decoders import SSEDecoder, SSELineDecoder
-
-        self._text = codecs.getincrementaldecoder("utf-8")("replace")
-        self._lines, self._sse = SSELineDecoder(), SSEDecoder()
-
-    def _events(self, lines: list[str]) -> list[object]:
-        events = (self._sse.decode(line) for line in lines)
-        return [e for e in events if e is not None]
-
-    def feed(self, chunk: bytes) -> list[object]:
-        text = self._text.decode(chunk)
-        return self._events(self._lines.decode(text) if text else [])
-
-    def close(self) -> list[object]:
-        text = self._text.decode(b"", final=True)
-        lines = self._lines.decode(text) if text else []
-        return self._events(lines + self._lines.flush())
-
-
-class SSEClientPy:
-    """The adapter from check_parser's docstring."""
-
-    def __init__(self) -> None:
-        self._chunks: list[bytes] = []
-
-    def feed(self, chunk: bytes) -> list[object]:
-        self._chunks.append(chunk)
-        return []
-
-    def close(self) -> list[object]:
-        from sseclient import SSEClient
-
-        return list(SSEClient(iter(self._chunks)).events())
-
-
 @pytest.mark.parametrize(
-    ("module", "adapter"), [("httpx_sse", HttpxSSE), ("sseclient", SSEClientPy)]
+    ("module", "adapter"), [("httpx_sse", HttpxSSEAdapter), ("sseclient", SSEClientPyAdapter)]
 )
 def test_check_parser_grades_third_party_adapters(module: str, adapter: type) -> None:
     pytest.importorskip(module)
