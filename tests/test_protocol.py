@@ -371,3 +371,31 @@ def test_any_bytes_any_chunking_same_events(stream: bytes, draw: st.DataObject) 
     assert (parser.last_event_id, parser.retry) == (ref.last_event_id, ref.retry)
     bytewise, _ = feed_chunks([stream[i : i + 1] for i in range(len(stream))])
     assert bytewise == whole
+
+
+_PIECES = [
+    "data: ", "data:", "id: ", "id:", "event: x", "retry: 15", "retry: x", ": c", "\n",
+    "\r\n", "\r", "\n\n", "\r\n\r\n", "我是你的AI助手", "\ufeff", "\x00", "a" * 3000, "b" * 700,
+    '{"k": "' + "z" * 5000 + '"}', "data", "x:y", " ", "da", "ta: ",
+]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_fast_parser_matches_the_plain_reference_on_random_streams(seed: int) -> None:
+    # Long lines switch EventParser to its long-line path; large chunks,
+    # tiny chunks and CR/LF mixes must all give what the plain parser gives.
+    from reference_parser import ReferenceParser
+
+    rnd = random.Random(seed)
+    for _ in range(300):
+        text = "".join(rnd.choice(_PIECES) for _ in range(rnd.randint(1, 40)))
+        stream = text.encode("utf-8")
+        if rnd.random() < 0.2:  # some invalid UTF-8
+            stream = bytes(b ^ 0x80 if rnd.random() < 0.01 else b for b in stream)
+        size = rnd.choice([1, 7, 100, 2048, 4096, 9000, len(stream) or 1])
+        chunks = [stream[i : i + size] for i in range(0, len(stream), size)]
+        fast, plain = EventParser(), ReferenceParser()
+        got = [e for c in chunks for e in fast.feed(c)] + fast.close()
+        want = [e for c in chunks for e in plain.feed(c)] + plain.close()
+        assert got == want, stream[:80]
+        assert (fast.last_event_id, fast.retry) == (plain.last_event_id, plain.retry)
