@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 #: Seconds the learner's function may take on one input.
@@ -48,3 +49,62 @@ def is_number(x: Any) -> bool:
 def describe_error(exc: BaseException) -> str:
     """``"ValueError: message"``, or just the type when there is no message."""
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+@dataclass
+class Grading:
+    """What :func:`grade` saw: the problems found and the answers returned."""
+
+    total: int
+    problems: list[str] = field(default_factory=list)
+    answers: list[Any] = field(default_factory=list)
+    passed: int = 0
+    stub: bool = False  # the learner's function returned ``...`` (the untouched stub)
+
+    @property
+    def all_none(self) -> bool:
+        """Every case answered, and every answer was ``None`` (an empty body)."""
+        return len(self.answers) == self.total and all(a is None for a in self.answers)
+
+
+def grade(
+    fn: Callable[..., Any],
+    cases: Sequence[Any],
+    args: Callable[[Any], tuple[Any, ...]],
+    judge: Callable[[Any, Any], str | None],
+    *,
+    timeout: float = TIME_LIMIT,
+    hint: Callable[[Any, BaseException], str] = lambda case, exc: "",
+    preposition: str = "On",
+) -> Grading:
+    """Run ``fn(*args(case))`` on every case and judge each answer.
+
+    ``judge(case, answer)`` returns a problem in plain words, or ``None`` when
+    the answer is right; ``hint(case, exc)`` adds advice to an exception.
+    Grading stops early when ``fn`` returns ``...`` (the stub left as is).
+    """
+    g = Grading(total=len(cases))
+    for case in cases:
+        try:
+            got = call_limited(fn, *args(case), timeout=timeout)
+        except Timeout:
+            g.problems.append(
+                f"{preposition} {case.name} your function did not return within {timeout:g} s."
+            )
+            continue
+        except Exception as exc:
+            g.problems.append(
+                f"{preposition} {case.name} your function raised "
+                f"{describe_error(exc)}.{hint(case, exc)}"
+            )
+            continue
+        if got is Ellipsis:
+            g.stub = True
+            return g
+        g.answers.append(got)
+        problem = judge(case, got)
+        if problem is None:
+            g.passed += 1
+        else:
+            g.problems.append(problem)
+    return g

@@ -30,10 +30,7 @@ __all__ = [
     "ttft_cases",
 ]
 
-from ._sandbox import TIME_LIMIT
-from ._sandbox import Timeout as _Timeout
-from ._sandbox import call_limited as _call
-from ._sandbox import describe_error as _describe_error
+from ._sandbox import TIME_LIMIT, grade
 from ._sandbox import is_number as _is_number
 
 # -- exercise 1: time to first token ------------------------------------------------
@@ -172,30 +169,18 @@ def check_time_to_first_token(
     for label, rec in (also or {}).items():
         times = rec.token_times if isinstance(rec, Recording) else []
         cases.append(TTFTCase(f"your live `{label}` recording", rec, times[0] if times else None))
-    problems: list[str] = []
-    passed = 0
-    answers: list[Any] = []
-    for case in cases:
-        try:
-            got = _call(fn, copy.deepcopy(case.recording), timeout=timeout)
-        except _Timeout:
-            problems.append(f"On {case.name} your function did not return within {timeout:g} s.")
-            continue
-        except Exception as exc:
-            hint = ""
-            if isinstance(exc, IndexError):
-                hint = " Is there a case with no token at all? Return None then."
-            problems.append(f"On {case.name} your function raised {_describe_error(exc)}.{hint}")
-            continue
-        if got is Ellipsis:
-            return result(name, ["`time_to_first_token` is still the stub: fill in its body."])
-        answers.append(got)
-        problem = _judge_ttft(case, got)
-        if problem is None:
-            passed += 1
-        else:
-            problems.append(problem)
-    if len(answers) == len(cases) and all(a is None for a in answers):
+    g = grade(
+        fn, cases, lambda case: (copy.deepcopy(case.recording),), _judge_ttft,
+        timeout=timeout,
+        hint=lambda case, exc: (
+            " Is there a case with no token at all? Return None then."
+            if isinstance(exc, IndexError) else ""
+        ),
+    )
+    if g.stub:
+        return result(name, ["`time_to_first_token` is still the stub: fill in its body."])
+    problems, passed = g.problems, g.passed
+    if g.all_none:
         return result(
             name,
             [
@@ -296,28 +281,15 @@ def check_idle_time(
     for label, rec in (race or {}).items():
         if isinstance(rec, Recording):
             cases.append(IdleCase(f"your live `{label}` recording", visible_words(rec), 4.0))
-    problems: list[str] = []
-    passed = 0
-    answers: list[Any] = []
-    for case in cases:
-        try:
-            got = _call(fn, list(case.points), case.words_per_s, timeout=timeout)
-        except _Timeout:
-            problems.append(f"On {case.name} your function did not return within {timeout:g} s.")
-            continue
-        except Exception as exc:
-            hint = " An empty list must give 0.0." if not case.points else ""
-            problems.append(f"On {case.name} your function raised {_describe_error(exc)}.{hint}")
-            continue
-        if got is Ellipsis:
-            return result(name, ["`idle_time` is still the stub: fill in its body."])
-        answers.append(got)
-        problem = _judge_idle(case, got)
-        if problem is None:
-            passed += 1
-        else:
-            problems.append(problem)
-    if len(answers) == len(cases) and all(a is None for a in answers):
+    g = grade(
+        fn, cases, lambda case: (list(case.points), case.words_per_s), _judge_idle,
+        timeout=timeout,
+        hint=lambda case, exc: " An empty list must give 0.0." if not case.points else "",
+    )
+    if g.stub:
+        return result(name, ["`idle_time` is still the stub: fill in its body."])
+    problems, passed = g.problems, g.passed
+    if g.all_none:
         return result(
             name,
             [

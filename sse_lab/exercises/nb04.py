@@ -22,10 +22,7 @@ from ..protocol import DONE, Event
 from ..recording import Arrival, Recording
 from ..transports import WireRecording, bytes_per_token
 from . import CheckResult, result
-from ._sandbox import TIME_LIMIT
-from ._sandbox import Timeout as _Timeout
-from ._sandbox import call_limited as _call
-from ._sandbox import describe_error as _describe_error
+from ._sandbox import TIME_LIMIT, grade
 from ._sandbox import is_number as _is_number
 
 __all__ = [
@@ -167,30 +164,18 @@ def check_bytes_per_token(
     for label, rec in (recs or {}).items():
         if isinstance(rec, WireRecording):
             cases.append(BytesCase(f"your live `{label}` recording", rec, _expected(rec)))
-    problems: list[str] = []
-    answers: list[Any] = []
-    passed = 0
-    for case in cases:
-        try:
-            got = _call(fn, copy.deepcopy(case.recording), timeout=timeout)
-        except _Timeout:
-            problems.append(f"On {case.name} your function did not return within {timeout:g} s.")
-            continue
-        except Exception as exc:
-            hint = ""
-            if isinstance(exc, ZeroDivisionError):
-                hint = " When no token arrived there is nothing to divide by: return None."
-            problems.append(f"On {case.name} your function raised {_describe_error(exc)}.{hint}")
-            continue
-        if got is Ellipsis:
-            return result(name, ["`bytes_per_token` is still the stub: fill in its body."])
-        answers.append(got)
-        problem = _judge_bytes(case, got)
-        if problem is None:
-            passed += 1
-        else:
-            problems.append(problem)
-    if len(answers) == len(cases) and all(a is None for a in answers):
+    g = grade(
+        fn, cases, lambda case: (copy.deepcopy(case.recording),), _judge_bytes,
+        timeout=timeout,
+        hint=lambda case, exc: (
+            " When no token arrived there is nothing to divide by: return None."
+            if isinstance(exc, ZeroDivisionError) else ""
+        ),
+    )
+    if g.stub:
+        return result(name, ["`bytes_per_token` is still the stub: fill in its body."])
+    problems, passed = g.problems, g.passed
+    if g.all_none:
         return result(name, [
             "Your function returns None for every recording (still the stub?): divide "
             "`rec.bytes_received` by the number of tokens."

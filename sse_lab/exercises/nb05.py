@@ -22,10 +22,7 @@ from ..metrics import percentile, summarize
 from ..protocol import DONE, Event
 from ..recording import Arrival, Recording
 from . import CheckResult, result
-from ._sandbox import TIME_LIMIT
-from ._sandbox import Timeout as _Timeout
-from ._sandbox import call_limited as _call
-from ._sandbox import describe_error as _describe_error
+from ._sandbox import TIME_LIMIT, grade
 from ._sandbox import is_number as _is_number
 
 __all__ = [
@@ -126,34 +123,26 @@ def check_percentile(
     if also:
         live = tuple(float(v) for v in also)
         cases += [PercentileCase(f"p{q} of your live sample", live, q) for q in (50, 90, 99)]
-    problems: list[str] = []
-    answers: list[Any] = []
-    passed = 0
-    mutated = False
-    for case in cases:
-        given = list(case.values)
-        try:
-            got = _call(fn, given, case.q, timeout=timeout)
-        except _Timeout:
-            problems.append(f"For {case.name} your function did not return within {timeout:g} s.")
-            continue
-        except Exception as exc:
-            hint = ""
-            if isinstance(exc, IndexError):
-                hint = " Is `q` a percent (0-100)? The rank is `(n - 1) * q / 100`."
-            problems.append(f"For {case.name} your function raised {_describe_error(exc)}.{hint}")
-            continue
-        if got is Ellipsis:
-            return result(name, ["`percentile` is still the stub: fill in its body."])
-        answers.append(got)
-        if given != list(case.values):
-            mutated = True
-        problem = _judge_percentile(case, got)
-        if problem is None:
-            passed += 1
-        else:
-            problems.append(problem)
-    if len(answers) == len(cases) and all(a is None for a in answers):
+    given: list[tuple[list[float], tuple[float, ...]]] = []  # what fn got, and the original
+
+    def args(case: PercentileCase) -> tuple[list[float], float]:
+        values = list(case.values)
+        given.append((values, case.values))
+        return values, case.q
+
+    g = grade(
+        fn, cases, args, _judge_percentile,
+        timeout=timeout, preposition="For",
+        hint=lambda case, exc: (
+            " Is `q` a percent (0-100)? The rank is `(n - 1) * q / 100`."
+            if isinstance(exc, IndexError) else ""
+        ),
+    )
+    if g.stub:
+        return result(name, ["`percentile` is still the stub: fill in its body."])
+    problems, passed = g.problems, g.passed
+    mutated = any(list(original) != values for values, original in given)
+    if g.all_none:
         return result(name, [
             "Your function returns None (still the stub?): sort the values, find the "
             "fractional rank `(n - 1) * q / 100` and interpolate."
@@ -278,31 +267,18 @@ def check_tokens_per_second(
         live = [(f"run {i}", r) for i, r in enumerate(also or [])][:5]
     cases += [TPSCase(f"your live `{k}` recording", r) for k, r in live
               if isinstance(r, Recording)]
-    problems: list[str] = []
-    answers: list[Any] = []
-    passed = 0
-    for case in cases:
-        try:
-            got = _call(fn, copy.deepcopy(case.recording), timeout=timeout)
-        except _Timeout:
-            problems.append(f"For {case.name} your function did not return within {timeout:g} s.")
-            continue
-        except Exception as exc:
-            hint = ""
-            if isinstance(exc, (ZeroDivisionError, IndexError)):
-                hint = (" With fewer than two tokens, or all at one instant, there is no rate: "
-                        "return None.")
-            problems.append(f"For {case.name} your function raised {_describe_error(exc)}.{hint}")
-            continue
-        if got is Ellipsis:
-            return result(name, ["`tokens_per_second` is still the stub: fill in its body."])
-        answers.append(got)
-        problem = _judge_tps(case, got)
-        if problem is None:
-            passed += 1
-        else:
-            problems.append(problem)
-    if len(answers) == len(cases) and all(a is None for a in answers):
+    g = grade(
+        fn, cases, lambda case: (copy.deepcopy(case.recording),), _judge_tps,
+        timeout=timeout, preposition="For",
+        hint=lambda case, exc: (
+            " With fewer than two tokens, or all at one instant, there is no rate: return None."
+            if isinstance(exc, (ZeroDivisionError, IndexError)) else ""
+        ),
+    )
+    if g.stub:
+        return result(name, ["`tokens_per_second` is still the stub: fill in its body."])
+    problems, passed = g.problems, g.passed
+    if g.all_none:
         return result(name, [
             "Your function returns None for every recording (still the stub?): take the "
             "token times, then (number of tokens - 1) / (last - first)."
