@@ -992,21 +992,6 @@ __all__ += [  # extended here: this section owns these names
 ]
 
 
-def _latency_figure(
-    nrows: int, ncols: int, figsize: tuple[float, float], **kwargs: Any
-) -> tuple[Figure, list[Axes]]:
-    """A white, constrained figure outside pyplot with a grid of styled axes."""
-    with mpl.rc_context(_RC):
-        fig = Figure(figsize=figsize, layout="constrained")
-        grid = fig.subplots(nrows, ncols, squeeze=False, **kwargs)
-    axes = [a for row in grid for a in row]
-    for a in axes:
-        a.tick_params(which="both", colors=_FG)
-        a.grid(True, color=_GRID, linewidth=0.8)
-        a.set_axisbelow(True)
-    return fig, axes
-
-
 def ttft_distribution(
     ttfts: Sequence[float] | Sequence[Recording],
     *,
@@ -1142,7 +1127,7 @@ def perceived_wait(
         raise ValueError("perceived_wait needs at least one recording")
     ncols = max(1, min(ncols, len(names)))
     nrows = math.ceil(len(names) / ncols)
-    fig, axes = _latency_figure(nrows, ncols, (5.2 * ncols, 1.2 + 3.0 * nrows),
+    fig, axes = _new_figure(nrows, ncols, (5.2 * ncols, 1.2 + 3.0 * nrows),
                                 sharex=True, sharey=True)
     idle_times: dict[str, float] = {}
     x_hi, y_hi = 0.5, 1
@@ -1216,7 +1201,7 @@ def emit_vs_receive_grid(
         raise ValueError("emit_vs_receive_grid needs at least one recording")
     ncols = max(1, min(ncols, len(names)))
     nrows = math.ceil(len(names) / ncols)
-    fig, axes = _latency_figure(nrows, ncols, (4.1 * ncols, 0.6 + 3.9 * nrows),
+    fig, axes = _new_figure(nrows, ncols, (4.1 * ncols, 0.6 + 3.9 * nrows),
                                 sharex=True, sharey=True)
     emit = list(emit_times)
     hi = max([*emit, 1e-3] + [t for r in recordings.values() for t in r.token_times]) * 1.04
