@@ -34,10 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import json
 import math
-import secrets
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -46,12 +43,12 @@ from urllib.parse import urlencode
 from .client import record
 from .metrics import percentile
 from .model import ANSWERS, SimulatedLLM, tokenize
-from .protocol import DONE, Event
 from .recording import Arrival, Recording
 from .transports import (
     WireRecording,
-    _KeepAliveConnection,
     bytes_per_token,
+    record_longpoll,
+    record_poll,
     total_bytes_received,
 )
 
@@ -189,58 +186,15 @@ async def poll_through_drop(
         or ``"longpoll"``); ``extra["connections"]`` counts the TCP
         connections opened, ``extra["dropped_at"]`` the token count at the drop.
     """
-    path, transport = ("/longpoll", "longpoll") if longpoll else ("/poll", "poll")
-    base = base_url.rstrip("/")
-    sid = secrets.token_hex(8)
-
-    def target(after: int) -> str:
-        query = urlencode(
-            {"prompt": prompt, "seed": seed, "speed": speed, "after": after, "sid": sid}
+    if longpoll:
+        return await record_longpoll(
+            base_url, prompt=prompt, seed=seed, speed=speed, timeout=timeout,
+            drop_after=drop_after,
         )
-        return f"{path}?{query}"
-
-    rec = WireRecording(url=base + target(-1), transport=transport, bytes_sent=0)
-    conn = _KeepAliveConnection(base)
-    pause = 0.0 if longpoll else interval
-    t0 = time.perf_counter()
-    after, dropped = -1, None
-    try:
-        while True:
-            started = time.perf_counter()
-            if started - t0 > timeout:
-                rec.error = f"no [DONE] within {timeout} s"
-                break
-            rec.requests += 1
-            resp, body = await conn.get(target(after), timeout)
-            t = time.perf_counter() - t0
-            rec.header_bytes += resp.header_bytes
-            rec.bytes_received += resp.header_bytes + resp.wire_bytes
-            rec.status, rec.headers = resp.status, resp.headers
-            if rec.first_byte_time is None:
-                rec.connect_time = rec.first_byte_time = t
-            if resp.status != 200:
-                rec.error = f"HTTP {resp.status}"
-                break
-            data = json.loads(body)
-            for item in data.get("tokens", []):
-                index = int(item["id"])
-                if index > after:
-                    rec.arrivals.append(Arrival(t, Event(data=item["token"], id=str(index))))
-                    after = index
-            if data.get("done"):
-                rec.arrivals.append(Arrival(t, Event(data=DONE, id=str(after))))
-                break
-            if dropped is None and len(rec.arrivals) >= drop_after:
-                dropped = len(rec.arrivals)
-                conn.close()  # the network hiccup: this connection is gone
-            if pause > 0:
-                await asyncio.sleep(max(0.0, started + pause - time.perf_counter()))
-    finally:
-        rec.end_time = time.perf_counter() - t0
-        conn.close()
-        rec.bytes_sent = conn.bytes_sent
-        rec.extra.update({"connections": conn.connections, "dropped_at": dropped, "sid": sid})
-    return rec
+    return await record_poll(
+        base_url, prompt=prompt, seed=seed, speed=speed, interval=interval, timeout=timeout,
+        drop_after=drop_after,
+    )
 
 
 @dataclass

@@ -751,6 +751,7 @@ async def _record_polling(
     cadence: str | None,
     interval: float,
     timeout: float,
+    drop_after: int | None = None,
 ) -> WireRecording:
     base = _base(base_url)
     sid = secrets.token_hex(8)
@@ -760,6 +761,7 @@ async def _record_polling(
     t0 = time.perf_counter()
     after = -1
     empty = 0
+    dropped = None
     try:
         while True:
             started = time.perf_counter()
@@ -792,6 +794,9 @@ async def _record_polling(
                     Arrival(t, Event(data=DONE, id=str(after) if after >= 0 else ""))
                 )
                 break
+            if drop_after is not None and dropped is None and len(rec.arrivals) >= drop_after:
+                dropped = len(rec.arrivals)
+                conn.close()  # a network hiccup: the next poll opens a new connection
             if interval > 0:
                 # Fixed rate (like setInterval), but never two polls at once.
                 await asyncio.sleep(max(0.0, started + interval - time.perf_counter()))
@@ -800,6 +805,8 @@ async def _record_polling(
         conn.close()
         rec.bytes_sent = conn.bytes_sent
         rec.extra.update({"empty_responses": empty, "connections": conn.connections, "sid": sid})
+        if drop_after is not None:
+            rec.extra["dropped_at"] = dropped
     return rec
 
 
@@ -812,6 +819,7 @@ async def record_poll(
     interval: float = 0.1,
     cadence: str | None = None,
     timeout: float = 60.0,
+    drop_after: int | None = None,
 ) -> WireRecording:
     """Read one answer by short polling ``/poll`` every ``interval`` seconds.
 
@@ -825,6 +833,9 @@ async def record_poll(
         interval: Seconds between the starts of two polls (a poll slower than
             that is followed at once by the next one).
         timeout: Give up (``error`` set) after this many seconds.
+        drop_after: Close the connection once this many tokens arrived, as a
+            network hiccup would; the next poll opens a new one and, saying
+            ``after=k`` like every poll, loses nothing (``extra["dropped_at"]``).
 
     Returns:
         A :class:`WireRecording` with ``transport="poll"``; ``requests`` is the
@@ -842,6 +853,7 @@ async def record_poll(
         cadence=cadence,
         interval=interval,
         timeout=timeout,
+        drop_after=drop_after,
     )
 
 
@@ -853,8 +865,11 @@ async def record_longpoll(
     speed: float = 1.0,
     cadence: str | None = None,
     timeout: float = 60.0,
+    drop_after: int | None = None,
 ) -> WireRecording:
     """Read one answer by long polling ``/longpoll``: each request waits for news.
+
+    ``drop_after`` works as for :func:`record_poll`.
 
     Returns:
         A :class:`WireRecording` with ``transport="longpoll"``.
@@ -869,6 +884,7 @@ async def record_longpoll(
         cadence=cadence,
         interval=0.0,
         timeout=timeout,
+        drop_after=drop_after,
     )
 
 
