@@ -7,7 +7,7 @@ import signal
 import sys
 import threading
 
-from .server import ServerConfig, start_server
+from sse_lab.server import ServerConfig, start_server
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -25,7 +25,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from .recording import Recording
+from sse_lab.recording import Recording
 
 __all__ = [
     "StreamMetrics",
@@ -178,7 +178,7 @@ def visible_words(rec: Recording) -> list[tuple[float, int]]:
     """``(t, words visible so far)`` after each token of ``rec``.
 
     The input :func:`reader_idle_time` expects, and what
-    :func:`sse_lab.plots.visible_text_over_time` draws.
+    :func:`sse_lab.lab.plots.visible_text_over_time` draws.
     """
     return [(t, word_count(text)) for t, text in rec.visible_text()]
 

@@ -7,9 +7,11 @@ monotonic clock, relative to the moment the request was started.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass, field, fields
+from typing import Any
 
-from .protocol import DONE, Event
+from sse_lab.protocol import DONE, Event
 
 __all__ = ["Arrival", "Recording"]
 
@@ -99,3 +101,51 @@ class Recording:
             f"Recording({self.transport} {self.url!r}: {len(self.tokens)} tokens, "
             f"done={self.done}, end={self.end_time})"
         )
+
+
+@dataclass(repr=False)
+class WireRecording(Recording):
+    """A :class:`Recording` whose byte counts cover the whole exchange.
+
+    Unlike the SSE client's recordings (where ``bytes_received`` is the body
+    only and ``header_bytes`` comes on top), here ``bytes_received`` is every
+    byte the client received for this answer above TCP: the HTTP response
+    heads of every request, bodies with their chunked framing, and for a
+    WebSocket the upgrade response plus every frame (headers included, the
+    closing handshake too). ``header_bytes`` is the part of it that was HTTP
+    response heads. :func:`bytes_per_token` knows the difference.
+
+    Attributes:
+        bytes_sent: Bytes the client sent (request heads, WebSocket frames),
+            ``None`` when not measured.
+        extra: Further numbers of this transport (handshake sizes, frames...).
+    """
+
+    bytes_sent: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def total_bytes_received(rec: Recording) -> int:
+    """Every byte received for ``rec``, HTTP heads included, whatever its type."""
+    if isinstance(rec, WireRecording):
+        return rec.bytes_received
+    return rec.bytes_received + rec.header_bytes
+
+
+def bytes_per_token(rec: Recording) -> float:
+    """Bytes received per token (heads, framing and bodies included).
+
+    Works for the SSE client's recordings too (their header bytes are added).
+    ``nan`` when the recording holds no token.
+    """
+    n = len(rec.tokens)
+    return total_bytes_received(rec) / n if n else math.nan
+
+
+def as_wire_recording(rec: Recording) -> WireRecording:
+    if isinstance(rec, WireRecording):
+        return rec
+    values = {f.name: getattr(rec, f.name) for f in fields(rec)}
+    wire = WireRecording(**values)
+    wire.bytes_received = rec.bytes_received + rec.header_bytes
+    return wire

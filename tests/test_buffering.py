@@ -21,17 +21,13 @@ matplotlib.use("Agg")
 
 from matplotlib.figure import Figure  # noqa: E402
 
-from sse_lab.buffering import (  # noqa: E402
-    XRAY_PATHS,
-    BufferingXRay,
-    buffering_xray_sync,
-    record_stream,
-    start_buffering_proxy,
-)
 from sse_lab.client import HTTPError, record, record_sync, run_sync  # noqa: E402
+from sse_lab.lab.xray import XRAY_PATHS, BufferingXRay, buffering_xray_sync, record_stream
 from sse_lab.model import SimulatedLLM  # noqa: E402
 from sse_lab.recording import Recording  # noqa: E402
-from sse_lab.server import ChatHandler, ServerConfig, _Lab  # noqa: E402
+from sse_lab.server import ServerConfig  # noqa: E402
+from sse_lab.server.app import ChatHandler, _Lab  # noqa: E402
+from sse_lab.server.proxy import start_buffering_proxy
 
 SPEED = 10.0
 PROMPT = "why stream"

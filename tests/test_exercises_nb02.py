@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sse_lab.conformance import CASES
 from sse_lab.exercises import CheckResult, check_parser
-from sse_lab.naive import NaiveParser
+from sse_lab.lab.naive import NaiveParser
 from sse_lab.protocol import EventParser, parse
 
 SOLUTION = Path(__file__).parent.parent / "notebooks" / "solutions" / "02-my-parser.py"

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from sse_lab.client import run_sync
+from sse_lab.client.transports import compare_transports
 from sse_lab.exercises import (
     TRANSPORT_SCENARIOS,
     TRANSPORTS,
@@ -16,7 +17,7 @@ from sse_lab.exercises import (
 )
 from sse_lab.exercises.nb04 import bytes_cases
 from sse_lab.protocol import DONE
-from sse_lab.transports import bytes_per_token, compare_transports
+from sse_lab.recording import bytes_per_token
 
 
 def solution(rec):

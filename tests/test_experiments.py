@@ -1,4 +1,4 @@
-"""sse_lab.experiments (notebooks 04 and 05) and the latency charts in sse_lab.plots."""
+"""sse_lab.lab.experiments (notebooks 04 and 05) and the latency charts in sse_lab.lab.plots."""
 
 from __future__ import annotations
 
@@ -14,15 +14,19 @@ from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from sse_lab import experiments as ex  # noqa: E402
-from sse_lab import plots  # noqa: E402
 from sse_lab.client import record_sync, run_sync  # noqa: E402
+from sse_lab.client.transports import record_websocket  # noqa: E402
+from sse_lab.lab import experiments as ex  # noqa: E402
+from sse_lab.lab import plots  # noqa: E402
 from sse_lab.metrics import reader_idle_time, visible_words  # noqa: E402
 from sse_lab.model import SimulatedLLM, tokenize  # noqa: E402
 from sse_lab.protocol import DONE, Event  # noqa: E402
-from sse_lab.recording import Arrival, Recording  # noqa: E402
+from sse_lab.recording import (  # noqa: E402
+    Arrival,
+    Recording,
+    WireRecording,  # noqa: E402
+)
 from sse_lab.server import running_servers  # noqa: E402
-from sse_lab.transports import WireRecording, record_websocket  # noqa: E402
 
 PROMPT = "why stream"
 

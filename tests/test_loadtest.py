@@ -11,9 +11,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from matplotlib.figure import Figure
 
-from sse_lab import plots
 from sse_lab.client import backoff_delay
-from sse_lab.loadtest import (
+from sse_lab.lab import plots
+from sse_lab.lab.loadtest import (
     FirehoseHandler,
     FrozenReader,
     LoadResult,
@@ -25,8 +25,8 @@ from sse_lab.loadtest import (
     spread,
     with_query,
 )
+from sse_lab.lab.monitor import wait_for_stats
 from sse_lab.model import SimulatedLLM
-from sse_lab.monitor import wait_for_stats
 from sse_lab.server import LabServer, ServerConfig, process_rss, start_server
 
 

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 import pytest
 from matplotlib.figure import Figure
 
-from sse_lab import plots
 from sse_lab.client import record
-from sse_lab.monitor import Monitor, wait_for_stats, wait_for_stats_async
+from sse_lab.lab import plots
+from sse_lab.lab.monitor import Monitor, wait_for_stats, wait_for_stats_async
 from sse_lab.server import LabServer, start_server
 
 

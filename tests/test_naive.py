@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sse_lab.conformance import check_parser
-from sse_lab.naive import NaiveParser, naive_encode
+from sse_lab.lab.naive import NaiveParser, naive_encode
 from sse_lab.protocol import Event, EventParser, encode_event, parse
 
 CHAT = "我是你的AI助手,很高兴为您服务!"

@@ -15,10 +15,10 @@ from httpx_sse import connect_sse
 
 from sse_lab.client import record_sync
 from sse_lab.model import SimulatedLLM
-from sse_lab.openai_compat import ChatCompletionsHandler
 from sse_lab.protocol import DONE
 from sse_lab.server import LabServer, ServerConfig, start_server
-from sse_lab.upstream import ENV_API_KEY, ENV_BASE_URL, ENV_MODEL, UpstreamModel
+from sse_lab.server.routes.openai import ChatCompletionsHandler
+from sse_lab.server.upstream import ENV_API_KEY, ENV_BASE_URL, ENV_MODEL, UpstreamModel
 
 FAST = {"speed": 100}
 

@@ -1,4 +1,4 @@
-"""Tests of sse_lab.plots: each chart draws the artists it promises."""
+"""Tests of sse_lab.lab.plots: each chart draws the artists it promises."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from matplotlib.collections import EventCollection  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
-from sse_lab import plots  # noqa: E402
+from sse_lab.lab import plots  # noqa: E402
 from sse_lab.metrics import percentile, reader_idle_time, summarize, visible_words  # noqa: E402
 from sse_lab.model import Plan, SimulatedLLM  # noqa: E402
 from sse_lab.protocol import DONE, Event  # noqa: E402

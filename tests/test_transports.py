@@ -16,22 +16,18 @@ import tornado.websocket
 from conftest import wait_until
 
 from sse_lab.client import record_sync, run_sync
-from sse_lab.model import SimulatedLLM
-from sse_lab.protocol import DONE
-from sse_lab.recording import Recording
-from sse_lab.server import start_server
-from sse_lab.transports import (
-    WireRecording,
-    bytes_per_token,
+from sse_lab.client.transports import (
     compare_transports_sync,
     comparison_rows,
-    configure_sessions,
     record_longpoll,
     record_poll,
     record_websocket,
-    session_count,
-    total_bytes_received,
 )
+from sse_lab.model import SimulatedLLM
+from sse_lab.protocol import DONE
+from sse_lab.recording import Recording, WireRecording, bytes_per_token, total_bytes_received
+from sse_lab.server import start_server
+from sse_lab.server.routes.transports import configure_sessions, session_count
 
 SPEED = 10.0
 # An English answer of ~60 word pieces and a Chinese one (multi-byte UTF-8).

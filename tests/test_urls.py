@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sse_lab.urls import proxy_prefix, public_url
+from sse_lab.lab.urls import proxy_prefix, public_url
 
 
 @pytest.fixture(autouse=True)

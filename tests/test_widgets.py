@@ -11,11 +11,11 @@ from collections.abc import Iterator
 import pytest
 
 from sse_lab.client import HTTPError
+from sse_lab.lab.widgets import MAX_UPDATES_PER_SECOND, RaceView, TypewriterView, WireInspector
 from sse_lab.model import SOURCE_ANSWER, SimulatedLLM
 from sse_lab.protocol import Event, encode_event
 from sse_lab.recording import Arrival
 from sse_lab.server import LabServer, start_server
-from sse_lab.widgets import MAX_UPDATES_PER_SECOND, RaceView, TypewriterView, WireInspector
 
 
 @pytest.fixture(scope="module")

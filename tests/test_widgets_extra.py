@@ -9,13 +9,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from sse_lab.model import SimulatedLLM, tokenize
-from sse_lab.monitor import Monitor, wait_for_stats
-from sse_lab.protocol import Event
-from sse_lab.recording import Arrival
-from sse_lab.server import LabServer, ServerConfig, start_server
-from sse_lab.smoothing import gap_spread
-from sse_lab.widgets import (
+from sse_lab.lab.monitor import Monitor, wait_for_stats
+from sse_lab.lab.widgets import (
     MAX_UPDATES_PER_SECOND,
     ChatView,
     MarkdownStreamView,
@@ -25,6 +20,11 @@ from sse_lab.widgets import (
     close_open_markdown,
     render_markdown,
 )
+from sse_lab.model import SimulatedLLM, tokenize
+from sse_lab.protocol import Event
+from sse_lab.recording import Arrival
+from sse_lab.server import LabServer, ServerConfig, start_server
+from sse_lab.smoothing import gap_spread
 
 MARKDOWN_ANSWER = """### Streaming, in three steps
 

@@ -27,8 +27,8 @@ import time
 import tornado.ioloop
 import tornado.web
 
-from sse_lab.broadcast import SubscribeHandler
 from sse_lab.server import LabServer, ServerConfig, SSEHandler, start_server
+from sse_lab.server.routes.broadcast import SubscribeHandler
 
 from ..common import DONE, PAYLOAD, broadcast_data, cli_port, parse_period, raise_nofile, stats
 

@@ -18,10 +18,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..metrics import reader_idle_time, visible_words
-from ..protocol import DONE, Event
-from ..recording import Arrival, Recording
-from . import CheckResult, result
+from sse_lab.exercises import CheckResult, result
+from sse_lab.metrics import reader_idle_time, visible_words
+from sse_lab.protocol import DONE, Event
+from sse_lab.recording import Arrival, Recording
 
 __all__ = [
     "check_idle_time",
@@ -30,8 +30,8 @@ __all__ = [
     "ttft_cases",
 ]
 
-from ._sandbox import TIME_LIMIT, grade
-from ._sandbox import is_number as _is_number
+from sse_lab.exercises._sandbox import TIME_LIMIT, grade
+from sse_lab.exercises._sandbox import is_number as _is_number
 
 # -- exercise 1: time to first token ------------------------------------------------
 

@@ -7,8 +7,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from .. import conformance
-from . import CheckResult, result
+from sse_lab import conformance
+from sse_lab.exercises import CheckResult, result
 
 __all__ = ["check_parser"]
 

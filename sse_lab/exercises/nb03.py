@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from ..client import HTTPError, SSEClient, run_sync
-from ..protocol import DONE
-from ..recording import Recording
-from . import CheckResult, result
+from sse_lab.client import HTTPError, SSEClient, run_sync
+from sse_lab.exercises import CheckResult, result
+from sse_lab.protocol import DONE
+from sse_lab.recording import Recording
 
 __all__ = ["check_countdown"]
 

@@ -18,12 +18,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..protocol import DONE, Event
-from ..recording import Arrival, Recording
-from ..transports import WireRecording, bytes_per_token
-from . import CheckResult, result
-from ._sandbox import TIME_LIMIT, grade
-from ._sandbox import is_number as _is_number
+from sse_lab.exercises import CheckResult, result
+from sse_lab.exercises._sandbox import TIME_LIMIT, grade
+from sse_lab.exercises._sandbox import is_number as _is_number
+from sse_lab.protocol import DONE, Event
+from sse_lab.recording import Arrival, Recording, WireRecording, bytes_per_token
 
 __all__ = [
     "TRANSPORTS",

@@ -18,12 +18,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..metrics import percentile, summarize
-from ..protocol import DONE, Event
-from ..recording import Arrival, Recording
-from . import CheckResult, result
-from ._sandbox import TIME_LIMIT, grade
-from ._sandbox import is_number as _is_number
+from sse_lab.exercises import CheckResult, result
+from sse_lab.exercises._sandbox import TIME_LIMIT, grade
+from sse_lab.exercises._sandbox import is_number as _is_number
+from sse_lab.metrics import percentile, summarize
+from sse_lab.protocol import DONE, Event
+from sse_lab.recording import Arrival, Recording
 
 __all__ = [
     "check_percentile",

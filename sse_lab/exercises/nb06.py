@@ -18,10 +18,10 @@ import statistics
 from collections.abc import Callable
 from typing import Any
 
-from ..protocol import encode_event
-from . import CheckResult, result
-from ._sandbox import Timeout as _Timeout
-from ._sandbox import call_limited, describe_error, is_number
+from sse_lab.exercises import CheckResult, result
+from sse_lab.exercises._sandbox import Timeout as _Timeout
+from sse_lab.exercises._sandbox import call_limited, describe_error, is_number
+from sse_lab.protocol import encode_event
 
 __all__ = ["check_backoff", "check_broadcast"]
 

@@ -19,13 +19,13 @@ from collections.abc import Callable
 from html.parser import HTMLParser
 from typing import Any
 
-from ..model import SimulatedLLM
-from ..smoothing import smooth_schedule
-from . import CheckResult, result
-from ._sandbox import Timeout as _Timeout
-from ._sandbox import describe_error as _err
-from ._sandbox import is_number as _is_number
-from .nb06 import TIME_LIMIT, _limited
+from sse_lab.exercises import CheckResult, result
+from sse_lab.exercises._sandbox import Timeout as _Timeout
+from sse_lab.exercises._sandbox import describe_error as _err
+from sse_lab.exercises._sandbox import is_number as _is_number
+from sse_lab.exercises.nb06 import TIME_LIMIT, _limited
+from sse_lab.model import SimulatedLLM
+from sse_lab.smoothing import smooth_schedule
 
 __all__ = ["check_render_tokens", "check_smooth", "EVIL_TOKENS"]
 

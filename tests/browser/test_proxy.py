@@ -16,9 +16,9 @@ from urllib.parse import urlencode
 
 import pytest
 
+from sse_lab.lab.urls import public_url
 from sse_lab.model import SimulatedLLM
 from sse_lab.server import LabServer
-from sse_lab.urls import public_url
 
 from .labdriver import JupyterLab
 

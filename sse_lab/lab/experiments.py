@@ -40,15 +40,15 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlencode
 
-from .client import record
-from .metrics import percentile
-from .model import ANSWERS, SimulatedLLM, tokenize
-from .recording import Arrival, Recording
-from .transports import (
+from sse_lab.client import record
+from sse_lab.client.transports import record_longpoll, record_poll
+from sse_lab.metrics import percentile
+from sse_lab.model import ANSWERS, SimulatedLLM, tokenize
+from sse_lab.recording import (
+    Arrival,
+    Recording,
     WireRecording,
     bytes_per_token,
-    record_longpoll,
-    record_poll,
     total_bytes_received,
 )
 
@@ -557,7 +557,7 @@ async def record_variants(
     (``ServerConfig(model=...)``); ``speed`` divides its delays as usual. All
     the servers are stopped before this returns, whatever happens.
     """
-    from .server import ServerConfig, start_server
+    from sse_lab.server import ServerConfig, start_server
 
     servers = []
     try:

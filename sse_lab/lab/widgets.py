@@ -10,7 +10,7 @@
 * :class:`MarkdownStreamView` -- a typewriter that renders markdown while it
   streams (one HTML element, open constructs closed for display).
 * :class:`ChatView` -- a prompt box with Send and Stop on the lab server.
-* :class:`MonitorView` -- a live chart of a :class:`~sse_lab.monitor.Monitor`.
+* :class:`MonitorView` -- a live chart of a :class:`~sse_lab.lab.monitor.Monitor`.
 
 All are ``ipywidgets`` boxes: a cell ending in the widget displays it,
 and their state is plain Python, so tests drive them without a front end.
@@ -39,10 +39,10 @@ from urllib.parse import urlencode
 
 import ipywidgets as widgets
 
-from .client import SSEClient, fetch_blocking
-from .protocol import DONE, Event, EventParser, encode_event
-from .recording import Arrival, Recording
-from .smoothing import SmoothReveal
+from sse_lab.client import SSEClient, fetch_blocking
+from sse_lab.protocol import DONE, Event, EventParser, encode_event
+from sse_lab.recording import Arrival, Recording
+from sse_lab.smoothing import SmoothReveal
 
 __all__ = ["MAX_UPDATES_PER_SECOND", "RaceView", "TypewriterView", "WireInspector"]
 
@@ -1472,15 +1472,15 @@ class ChatView(widgets.VBox):
 
 
 class MonitorView(widgets.VBox):
-    """A live chart of a :class:`~sse_lab.monitor.Monitor`, redrawn at most ``hz`` times/s.
+    """A live chart of a :class:`~sse_lab.lab.monitor.Monitor`, redrawn at most ``hz`` times/s.
 
-    An ``Image`` widget holds :func:`sse_lab.plots.monitor_chart` of the
+    An ``Image`` widget holds :func:`sse_lab.lab.plots.monitor_chart` of the
     samples so far, redrawn from the monitor's thread while it samples (so
     it stays live while a cell awaits *or* blocks), plus a line with the
     latest numbers. A last redraw happens when the monitor stops.
 
     Args:
-        monitor: The :class:`~sse_lab.monitor.Monitor` to show.
+        monitor: The :class:`~sse_lab.lab.monitor.Monitor` to show.
         hz: Redraws per second at most (capped at 5: each one is a PNG).
         title: The chart's title.
 
@@ -1517,7 +1517,7 @@ class MonitorView(widgets.VBox):
         """Redraw now."""
         from io import BytesIO
 
-        from .plots import monitor_chart
+        from sse_lab.lab.plots import monitor_chart
 
         with self._lock:
             samples = list(self.monitor.samples)

@@ -16,8 +16,8 @@ article's ``memoryUsage().rss``, plus ``rss_mb``), ``events_sent``,
 
 It runs in its own thread, so it keeps sampling whether the notebook cell
 ``await``-s, blocks, or sleeps. Chart the samples with
-:func:`sse_lab.plots.monitor_chart`, or watch them live with
-:class:`sse_lab.widgets.MonitorView`.
+:func:`sse_lab.lab.plots.monitor_chart`, or watch them live with
+:class:`sse_lab.lab.widgets.MonitorView`.
 
 :func:`wait_for_stats` polls ``stats()`` until a condition holds, for check
 cells that must give the server a moment (a closed connection is noticed on
@@ -176,7 +176,7 @@ class Monitor:
         """Call ``fn(monitor)`` after every sample, and once more when sampling stops.
 
         It runs in the monitor's thread: keep it short (or throttle it, as
-        :class:`~sse_lab.widgets.MonitorView` does).
+        :class:`~sse_lab.lab.widgets.MonitorView` does).
         """
         self._listeners.append(fn)
 

@@ -30,9 +30,9 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 from matplotlib.transforms import blended_transform_factory
 
-from .metrics import percentile, reader_idle_time, summarize, visible_words
-from .model import Plan
-from .recording import Recording
+from sse_lab.metrics import percentile, reader_idle_time, summarize, visible_words
+from sse_lab.model import Plan
+from sse_lab.recording import Recording
 
 __all__ = [
     "BLOCKING_COLOR",
@@ -729,8 +729,8 @@ def monitor_chart(
     resident memory (RSS) in MB. Peaks are labelled.
 
     Args:
-        samples: :attr:`sse_lab.monitor.Monitor.samples` (or
-            :attr:`sse_lab.loadtest.LoadResult.samples`): dicts with ``t`` and
+        samples: :attr:`sse_lab.lab.monitor.Monitor.samples` (or
+            :attr:`sse_lab.lab.loadtest.LoadResult.samples`): dicts with ``t`` and
             the ``stats()`` counters.
         keys: The counters of the top panel.
         title: The figure's title.
@@ -791,7 +791,7 @@ def load_chart(result: Any, *, planned_ttft: float | None = None) -> Figure:
     of the clients' time to first token with p50, p90 and p99 marked.
 
     Args:
-        result: A :class:`sse_lab.loadtest.LoadResult`.
+        result: A :class:`sse_lab.lab.loadtest.LoadResult`.
         planned_ttft: The model's own time to first token (seconds), drawn
             as a grey line: what is right of it is the cost of the load.
     """
@@ -871,7 +871,7 @@ def reconnect_storm(
 
     Args:
         attempts: ``{policy name: per-client lists of attempt times}``, as
-            :func:`sse_lab.loadtest.simulate_reconnects` returns.
+            :func:`sse_lab.lab.loadtest.simulate_reconnects` returns.
         bin_s: Width of a bin (seconds).
         down_for: Draw the moment the server is back.
     """
@@ -1066,10 +1066,10 @@ def ttft_vs_prompt_length(
 
     Args:
         points: ``(prompt tokens, TTFT in seconds)`` pairs, as
-            :func:`sse_lab.experiments.ttft_by_prompt_length` returns.
+            :func:`sse_lab.lab.experiments.ttft_by_prompt_length` returns.
         fit: A fitted line with ``intercept`` and ``slope`` in seconds and
             seconds per token (and optionally ``r2``), e.g.
-            :func:`sse_lab.experiments.fit_line`; drawn and named in the legend.
+            :func:`sse_lab.lab.experiments.fit_line`; drawn and named in the legend.
         ax: Axes to draw into; a new figure is created if omitted.
 
     Returns:
@@ -1120,7 +1120,7 @@ def perceived_wait(
     Returns:
         The figure, with ``fig.idle_times = {name: seconds}`` attached.
     """
-    from .experiments import reader_progress
+    from sse_lab.lab.experiments import reader_progress
 
     names = list(recs)
     if not names:
@@ -1194,7 +1194,7 @@ def emit_vs_receive_grid(
         titles: Display names per path (e.g. ``BufferingXRay.descriptions``).
         ncols: Panels per row.
     """
-    from .experiments import distinct_instants
+    from sse_lab.lab.experiments import distinct_instants
 
     names = list(recordings)
     if not names:

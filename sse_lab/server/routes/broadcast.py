@@ -37,11 +37,11 @@ from typing import TYPE_CHECKING, Any
 
 from tornado.iostream import IOStream, StreamClosedError
 
-from .protocol import encode_event
-from .server import SSEHandler
+from sse_lab.protocol import encode_event
+from sse_lab.server import SSEHandler
 
 if TYPE_CHECKING:
-    from .server import _Lab
+    from sse_lab.server.app import _Lab
 
 __all__ = ["Hub", "SubscribeHandler", "routes", "pending_bytes"]
 

@@ -3,7 +3,7 @@
 * :func:`load_test` -- N concurrent SSE clients against ``/chat`` (each with
   its own seed), per-client time to first token, total time, tokens and
   errors, and the server's open connections and memory sampled meanwhile.
-  Chart it with :func:`sse_lab.plots.load_chart`.
+  Chart it with :func:`sse_lab.lab.plots.load_chart`.
 * :class:`FirehoseHandler` -- a high-volume stream (big events, as fast as
   the reader takes them), to show what a reader that stops reading costs.
 * :class:`FrozenReader` -- a raw socket with a tiny receive buffer that sends
@@ -13,7 +13,7 @@
 * :func:`simulate_reconnects` -- when many clients that lost the same server
   try to come back, under a reconnection policy (the source's
   ``1000 * reconnectCount`` or capped exponential backoff with jitter); chart
-  with :func:`sse_lab.plots.reconnect_storm`.
+  with :func:`sse_lab.lab.plots.reconnect_storm`.
 
 Every client and server here lives on 127.0.0.1 in this process: the load is
 bounded in count and in time, and stops by itself.
@@ -33,11 +33,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from .client import HTTPError, SSEClient
-from .metrics import percentile
-from .monitor import Monitor
-from .recording import Recording
-from .server import SSEHandler, _arg_int
+from sse_lab.client import HTTPError, SSEClient
+from sse_lab.lab.monitor import Monitor
+from sse_lab.metrics import percentile
+from sse_lab.recording import Recording
+from sse_lab.server import SSEHandler
+from sse_lab.server.app import _arg_int
 
 __all__ = [
     "DEFAULT_SPEED",
@@ -399,7 +400,7 @@ async def read_raw(url: str, duration: float, *, headers: dict[str, str] | None 
     heartbeats), ``retry:`` lines, blank lines. Stops early when the server
     ends the response.
     """
-    from .client import _open  # the measuring client's raw HTTP/1.1 reader
+    from sse_lab.client.sse import _open  # the measuring client's raw HTTP/1.1 reader
 
     out = bytearray()
     resp = await _open(url, headers=headers)

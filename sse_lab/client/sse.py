@@ -30,8 +30,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
-from .protocol import DONE, Event, EventParser
-from .recording import Arrival, Recording
+from sse_lab.protocol import DONE, Event, EventParser
+from sse_lab.recording import Arrival, Recording
 
 __all__ = [
     "HTTPError",

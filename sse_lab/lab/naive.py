@@ -38,7 +38,7 @@ events (``data: [DONE]``, another ``event:`` type, a new ``id:``...).
 
 from __future__ import annotations
 
-from .protocol import Event
+from sse_lab.protocol import Event
 
 __all__ = ["NaiveParser", "naive_encode"]
 

@@ -30,7 +30,7 @@ usage-only last chunk, as OpenAI does. ``GET /v1/models`` lists
 ``sse-lab-sim``.
 
 This API always serves the simulated model, even when ``/chat`` relays an
-upstream (:mod:`sse_lab.upstream`): pointing the upstream at the lab's own
+upstream (:mod:`sse_lab.server.upstream`): pointing the upstream at the lab's own
 ``/v1`` is therefore safe, not a loop.
 """
 
@@ -46,12 +46,13 @@ from typing import TYPE_CHECKING, Any
 
 import tornado.web
 
-from .model import SimulatedLLM, tokenize
-from .protocol import DONE
-from .server import SSEHandler, _cors
+from sse_lab.model import SimulatedLLM, tokenize
+from sse_lab.protocol import DONE
+from sse_lab.server import SSEHandler
+from sse_lab.server.app import _cors
 
 if TYPE_CHECKING:
-    from .server import _Lab
+    from sse_lab.server.app import _Lab
 
 __all__ = ["MODEL_ID", "ChatRequest", "APIError", "parse_chat_request", "routes"]
 

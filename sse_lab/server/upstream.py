@@ -42,8 +42,8 @@ from tornado import httputil
 from tornado.iostream import IOStream, StreamClosedError
 from tornado.tcpclient import TCPClient
 
-from .model import Token
-from .protocol import DONE, EventParser
+from sse_lab.model import Token
+from sse_lab.protocol import DONE, EventParser
 
 __all__ = [
     "ENV_API_KEY",

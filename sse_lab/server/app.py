@@ -1,6 +1,6 @@
 """The lab's SSE server: Tornado on its own asyncio loop in a daemon thread.
 
-The server owns its loop in a daemon thread (see :mod:`sse_lab.threaded` for
+The server owns its loop in a daemon thread (see :mod:`sse_lab.server.threaded` for
 why), so notebook cells may block or await as they like.
 
 Endpoints (all SSE responses are built with :func:`sse_lab.protocol.encode_event`):
@@ -11,12 +11,12 @@ Endpoints (all SSE responses are built with :func:`sse_lab.protocol.encode_event
   one event per token with ``id: k``; resumes after ``Last-Event-ID: k``.
 * ``GET /complete`` the same answer, blocking: JSON once it is all generated.
 * ``GET /stats``    open connections, events sent, live tasks, RSS.
-* ``GET /events``   broadcast subscription (:mod:`sse_lab.broadcast`).
+* ``GET /events``   broadcast subscription (:mod:`sse_lab.server.routes.broadcast`).
 * ``/ws``, ``/poll``, ``/longpoll``  the same tokens over other transports
   (:mod:`sse_lab.transports`); ``/chat-noflush``, ``/chat-gzip`` what breaks
   streaming (:mod:`sse_lab.buffering`).
 * ``POST /v1/chat/completions``, ``GET /v1/models``  OpenAI-compatible
-  (:mod:`sse_lab.openai_compat`).
+  (:mod:`sse_lab.server.routes.openai`).
 """
 
 from __future__ import annotations
@@ -39,13 +39,13 @@ import tornado.web
 from tornado.iostream import StreamClosedError
 from tornado.log import app_log
 
-from .model import SimulatedLLM
-from .protocol import DONE, encode_event
-from .threaded import ThreadedServer
-from .upstream import UpstreamError, UpstreamModel
+from sse_lab.model import SimulatedLLM
+from sse_lab.protocol import DONE, encode_event
+from sse_lab.server.threaded import ThreadedServer
+from sse_lab.server.upstream import UpstreamError, UpstreamModel
 
 if TYPE_CHECKING:
-    from .broadcast import Hub
+    from sse_lab.server.routes.broadcast import Hub
 
 __all__ = [
     "LabServer",
@@ -115,7 +115,9 @@ class _Lab:
         self.heartbeats_sent = 0
         self.lifetime_closed = 0
         self.started = time.monotonic()
-        from .broadcast import Hub  # broadcast subclasses SSEHandler: import late
+        from sse_lab.server.routes.broadcast import (
+            Hub,  # broadcast subclasses SSEHandler: import late
+        )
 
         self.hub: Hub = Hub(self)
 
@@ -439,7 +441,7 @@ class ChatHandler(SSEHandler):
     a fresh request (not of a resumed one), to demonstrate reconnection.
 
     With ``SSE_LAB_UPSTREAM_BASE_URL`` set (read per request) the tokens come
-    from that OpenAI-compatible model instead (:mod:`sse_lab.upstream`); its
+    from that OpenAI-compatible model instead (:mod:`sse_lab.server.upstream`); its
     failures arrive as one ``event: error`` whose data is the message, and
     the stream then ends without ``[DONE]``.
     """
@@ -520,7 +522,7 @@ class PageHandler(tornado.web.RequestHandler):
     """``/``: the chat page (static HTML, all streaming done by the browser)."""
 
     def get(self) -> None:
-        page = resources.files("sse_lab").joinpath("static/index.html").read_bytes()
+        page = resources.files("sse_lab.server").joinpath("static/index.html").read_bytes()
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.set_header("Cache-Control", "no-cache")
         self.finish(page)
@@ -576,7 +578,7 @@ class LabServer(ThreadedServer):
 
         The event is encoded once and written to all subscribers without
         waiting for any of them; a subscriber too far behind is dropped
-        (see :class:`sse_lab.broadcast.Hub`). Without ``id`` the hub numbers
+        (see :class:`sse_lab.server.routes.broadcast.Hub`). Without ``id`` the hub numbers
         events itself, so a reconnecting ``EventSource`` gets what it missed.
         """
         hub = self._lab.hub
@@ -621,7 +623,7 @@ class LabServer(ThreadedServer):
 
 def make_app(lab: _Lab) -> tornado.web.Application:
     """The Tornado application with every lab endpoint."""
-    from . import broadcast, buffering, openai_compat, transports
+    from sse_lab.server.routes import breakers, broadcast, openai, transports
 
     kw = {"lab": lab}
     routes: list[Any] = [
@@ -631,7 +633,7 @@ def make_app(lab: _Lab) -> tornado.web.Application:
         (r"/complete", CompleteHandler, kw),
         (r"/stats", StatsHandler, kw),
     ]
-    for feature in (transports, buffering, broadcast, openai_compat):
+    for feature in (transports, breakers, broadcast, openai):
         routes += feature.routes(lab)
     return tornado.web.Application(routes, lab=lab)
 

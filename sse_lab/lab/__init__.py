@@ -1,0 +1,1 @@
+"""Notebook-facing layer: widgets, charts, experiments (layer 3)."""

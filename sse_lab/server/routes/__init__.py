@@ -1,0 +1,1 @@
+"""Route families of the lab server, one module each."""
