@@ -154,7 +154,7 @@ def test_stalled_subscriber_is_dropped_and_memory_stays_bounded() -> None:
         stats = srv.stats()
         assert stats["subscribers"] == 1 and stats["subscribers_dropped"] == 1
         # A subscriber never holds much more than its limit: no unbounded growth.
-        assert srv.call(lambda: srv._lab.hub.peak_backlog) <= limit + len(big) + 100
+        assert srv.call(lambda: srv.context.hub.peak_backlog) <= limit + len(big) + 100
         assert stats["rss_bytes"] - rss_before < 64 * 2**20
         wait_until(lambda: healthy_bytes[0] >= (published + 1) * len(big), timeout=5)
         stalled.close()
@@ -169,7 +169,7 @@ def test_publish_from_any_thread_or_from_the_loop(server, subscribers) -> None:
     worker = threading.Thread(target=lambda: results.append(server.broadcast("from a thread")))
     worker.start()
     worker.join(5)
-    hub = server._lab.hub
+    hub = server.context.hub
     results.append(server.call(lambda: hub.publish("from the loop", id="loop-1")))
     assert results == [3, 3]
     group.wait_for(2)

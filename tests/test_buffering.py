@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
+from collections.abc import Iterator
 
 import matplotlib
 import pytest
@@ -25,8 +26,13 @@ from sse_lab.client import HTTPError, record, record_sync, run_sync  # noqa: E40
 from sse_lab.lab.xray import XRAY_PATHS, BufferingXRay, buffering_xray_sync, record_stream
 from sse_lab.model import SimulatedLLM  # noqa: E402
 from sse_lab.recording import Recording  # noqa: E402
-from sse_lab.server import ServerConfig  # noqa: E402
-from sse_lab.server.app import ChatHandler, _Lab  # noqa: E402
+from sse_lab.server import (  # noqa: E402
+    ChatHandler,
+    LabServer,
+    ServerConfig,
+    ServerContext,
+    start_server,
+)
 from sse_lab.server.proxy import start_buffering_proxy
 
 SPEED = 10.0
@@ -44,6 +50,16 @@ def late_fraction(rec: Recording, tail: float = 0.1) -> float:
 def instants(rec: Recording) -> int:
     """Distinct arrival instants (tokens read by the same socket read share one)."""
     return len(set(rec.token_times))
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[LabServer]:
+    """A lab server with the teaching routes (``/chat-noflush``, ``/chat-gzip``)."""
+    srv = start_server(
+        config=ServerConfig(heartbeat=5.0, send_timeout=2.0, retry_ms=100, teaching_routes=True)
+    )
+    yield srv
+    srv.stop()
 
 
 @pytest.fixture(scope="module")
@@ -184,9 +200,9 @@ def test_tornado_compress_response_keeps_streaming() -> None:
     """Tornado's own gzip sync-flushes on every flush(): the stream streams."""
 
     async def scenario() -> Recording:
-        lab = _Lab(ServerConfig())
+        context = ServerContext(ServerConfig())
         app = tornado.web.Application(
-            [(r"/chat", ChatHandler, {"lab": lab})], lab=lab, compress_response=True
+            [(r"/chat", ChatHandler, {"context": context})], compress_response=True
         )
         sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
         http = tornado.httpserver.HTTPServer(app)

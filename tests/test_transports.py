@@ -27,7 +27,7 @@ from sse_lab.model import SimulatedLLM
 from sse_lab.protocol import DONE
 from sse_lab.recording import Recording, WireRecording, bytes_per_token, total_bytes_received
 from sse_lab.server import start_server
-from sse_lab.server.routes.transports import configure_sessions, session_count
+from sse_lab.server.sessions import configure_sessions, session_count
 
 SPEED = 10.0
 # An English answer of ~60 word pieces and a Chinese one (multi-byte UTF-8).

@@ -38,16 +38,8 @@ async def _read(url: str, idle: float, deadline: float) -> tuple[Recording, str 
 
 def _routes_for(server: Any, path: str) -> list[str]:
     """Names of the handler classes the server has registered for ``path``, in order."""
-    try:
-        names: list[str] = []
-        for host_rule in server._app.default_router.rules:
-            for rule in getattr(host_rule.target, "rules", []):
-                regex = getattr(rule.matcher, "regex", None)
-                if regex is not None and regex.fullmatch(path):
-                    names.append(getattr(rule.target, "__qualname__", repr(rule.target)))
-        return names
-    except Exception:  # pragma: no cover - a server without Tornado internals
-        return []
+    handlers_for = getattr(server, "handlers_for", None)
+    return list(handlers_for(path)) if handlers_for is not None else []
 
 
 def check_countdown(

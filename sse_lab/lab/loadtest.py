@@ -38,7 +38,7 @@ from sse_lab.lab.monitor import Monitor
 from sse_lab.metrics import percentile
 from sse_lab.recording import Recording
 from sse_lab.server import SSEHandler
-from sse_lab.server.app import _arg_int
+from sse_lab.server.args import arg_int
 
 __all__ = [
     "DEFAULT_SPEED",
@@ -342,8 +342,8 @@ class FirehoseHandler(SSEHandler):
     """
 
     def parse_arguments(self) -> None:
-        self.size = min(max(1, _arg_int(self, "size", 65536)), 16 * 2**20)
-        self.count = max(0, _arg_int(self, "count", 0))
+        self.size = min(max(1, arg_int(self, "size", 65536)), 16 * 2**20)
+        self.count = max(0, arg_int(self, "count", 0))
 
     async def stream(self) -> None:
         payload = "x" * self.size

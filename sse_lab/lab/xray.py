@@ -223,7 +223,9 @@ async def buffering_xray(
     """Record one ``/chat`` answer through each buffering path.
 
     Args:
-        base_url: The lab server's base URL (``server.url``).
+        base_url: The lab server's base URL (``server.url``); the ``noflush``
+            and ``gzip`` paths need a server started with
+            ``ServerConfig(teaching_routes=True)``.
         prompt, seed, speed: The answer (same tokens and timing on every path).
         proxy_buffer: Block size of the buffering proxy for ``proxy-buffered``.
         paths: Which of :data:`XRAY_PATHS` to record (default: all).

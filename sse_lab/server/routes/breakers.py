@@ -1,6 +1,7 @@
 """What breaks streaming on the server: a forgotten flush, compression without sync flush.
 
-Teaching routes, mounted only when asked for (see the server config).
+Teaching routes, mounted only when asked for: ``ServerConfig(teaching_routes=True)``
+or ``python -m sse_lab serve --teaching-routes``. Plain ``serve`` never has them.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from typing import Any
 
 from tornado.iostream import StreamClosedError
 
-from sse_lab.server.app import ChatHandler, _Lab
+from sse_lab.server.context import ServerContext
+from sse_lab.server.routes.chat import ChatHandler
 
 __all__ = ["NoFlushChatHandler", "GzipChatHandler", "routes"]
 
@@ -31,17 +33,17 @@ class NoFlushChatHandler(ChatHandler):
     """
 
     async def send_bytes(self, payload: bytes, *, is_event: bool = True) -> None:
-        if self._gone:
+        if self.gone:
             raise StreamClosedError()
         self.write(payload)  # the mistake: no `await self.flush()` after it
-        self._last_write = time.monotonic()
+        self.last_write = time.monotonic()
         if is_event:
-            self.lab.events_sent += 1
+            self.context.events_sent += 1
 
-    def _write_nowait(self, payload: bytes) -> None:
-        if not self._gone:
+    def write_nowait(self, payload: bytes) -> None:
+        if not self.gone:
             self.write(payload)
-            self._last_write = time.monotonic()
+            self.last_write = time.monotonic()
 
 
 class GzipChatHandler(ChatHandler):
@@ -59,8 +61,8 @@ class GzipChatHandler(ChatHandler):
     ``gzip`` in ``Accept-Encoding`` the stream is sent uncompressed.
     """
 
-    def initialize(self, lab: _Lab) -> None:  # type: ignore[override]
-        super().initialize(lab)
+    def initialize(self, context: ServerContext) -> None:
+        super().initialize(context)
         self._z: Any = None
         self._sync = False
 
@@ -87,35 +89,33 @@ class GzipChatHandler(ChatHandler):
             await super().send_bytes(out, is_event=is_event)
             return
         # Swallowed by the compressor: the application wrote, nothing left.
-        if self._gone:
+        if self.gone:
             raise StreamClosedError()
-        self._last_write = time.monotonic()
+        self.last_write = time.monotonic()
         if is_event:
-            self.lab.events_sent += 1
+            self.context.events_sent += 1
 
-    def _write_nowait(self, payload: bytes) -> None:
+    def write_nowait(self, payload: bytes) -> None:
         if self._z is None:
-            super()._write_nowait(payload)
+            super().write_nowait(payload)
             return
         out = self._compress(payload)
         if out:
-            super()._write_nowait(out)
+            super().write_nowait(out)
         else:
-            self._last_write = time.monotonic()
+            self.last_write = time.monotonic()
 
     def finish(self, chunk: Any = None) -> Any:
         z, self._z = self._z, None
-        if z is not None and not self._gone:
+        if z is not None and not self.gone:
             self.write(z.flush())  # the held-back answer, all at once
         return super().finish(chunk)
 
 
-def routes(lab: _Lab) -> list[tuple[Any, ...]]:
-    """Tornado routes this module adds to the lab server."""
-    kw = {"lab": lab}
+def routes(context: ServerContext) -> list[tuple[Any, ...]]:
+    """The teaching family's routes: ``/chat-noflush``, ``/chat-gzip``."""
+    kw = {"context": context}
     return [
         (r"/chat-noflush", NoFlushChatHandler, kw),
         (r"/chat-gzip", GzipChatHandler, kw),
     ]
-
-

@@ -42,17 +42,15 @@ import math
 import secrets
 import time
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import tornado.web
 
 from sse_lab.model import SimulatedLLM, tokenize
 from sse_lab.protocol import DONE
-from sse_lab.server import SSEHandler
-from sse_lab.server.app import _cors
-
-if TYPE_CHECKING:
-    from sse_lab.server.app import _Lab
+from sse_lab.server.context import ServerContext
+from sse_lab.server.handler import ContextHandler, SSEHandler
+from sse_lab.server.tornado_internals import reason, response_header
 
 __all__ = ["MODEL_ID", "ChatRequest", "APIError", "parse_chat_request", "routes"]
 
@@ -217,7 +215,7 @@ def _write_api_error(handler: tornado.web.RequestHandler, status: int, kwargs: A
         error = {"message": exc.message, "type": exc.type, "param": exc.param, "code": exc.code}
     else:
         error = {
-            "message": handler._reason,
+            "message": reason(handler),
             "type": "invalid_request_error" if status < 500 else "server_error",
             "param": None,
             "code": None,
@@ -240,7 +238,7 @@ class ChatCompletionsHandler(SSEHandler):
     def options(self) -> None:
         """CORS preflight (browsers send one before a JSON ``POST``)."""
         self.set_status(204)
-        if self._headers.get("Access-Control-Allow-Origin"):
+        if response_header(self, "Access-Control-Allow-Origin"):
             self.set_header("Access-Control-Allow-Methods", "POST, OPTIONS")
             self.set_header("Access-Control-Allow-Headers", _ALLOW_HEADERS)
         self.finish()
@@ -249,7 +247,7 @@ class ChatCompletionsHandler(SSEHandler):
         self.req = parse_chat_request(
             self.request.body, self.request.headers.get("X-SSE-Lab-Speed")
         )
-        base = self.lab.config.model
+        base = self.context.config.model
         self.model = base if self.req.speed is None else replace(base, speed=self.req.speed)
         self.completion_id = "chatcmpl-" + secrets.token_hex(12)
         self.created = int(time.time())
@@ -304,17 +302,17 @@ class ChatCompletionsHandler(SSEHandler):
         if req.max_tokens is not None and len(tokens) > req.max_tokens:
             tokens, finish = tokens[: req.max_tokens], "length"
         wait = sum(plan.delays[: len(tokens)])
-        lab = self.lab
+        context = self.context
         # As /complete: the answer exists only once it is all "generated"; the
         # task is counted and cancelled if the client leaves meanwhile.
         self._task = asyncio.ensure_future(asyncio.sleep(wait))
-        lab.tasks.add(self._task)
+        context.tasks.add(self._task)
         try:
             await self._task
         except asyncio.CancelledError:
             return
         finally:
-            lab.tasks.discard(self._task)
+            context.tasks.discard(self._task)
         body = {
             "id": self.completion_id,
             "object": "chat.completion",
@@ -347,12 +345,12 @@ def _model_object(model_id: str) -> dict[str, Any]:
     return {"id": model_id, "object": "model", "created": _CREATED, "owned_by": "sse-lab"}
 
 
-class ModelsHandler(tornado.web.RequestHandler):
+class ModelsHandler(ContextHandler):
     """``GET /v1/models`` and ``GET /v1/models/<id>``."""
 
     def set_default_headers(self) -> None:
         self.set_header("Content-Type", "application/json; charset=utf-8")
-        _cors(self)
+        super().set_default_headers()
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         _write_api_error(self, status_code, kwargs)
@@ -371,10 +369,11 @@ class ModelsHandler(tornado.web.RequestHandler):
             )
 
 
-def routes(lab: _Lab) -> list[tuple[Any, ...]]:
+def routes(context: ServerContext) -> list[tuple[Any, ...]]:
     """Tornado routes this module adds to the lab server."""
+    kw = {"context": context}
     return [
-        (r"/v1/chat/completions", ChatCompletionsHandler, {"lab": lab}),
-        (r"/v1/models", ModelsHandler),
-        (r"/v1/models/([^/]+)", ModelsHandler),
+        (r"/v1/chat/completions", ChatCompletionsHandler, kw),
+        (r"/v1/models", ModelsHandler, kw),
+        (r"/v1/models/([^/]+)", ModelsHandler, kw),
     ]

@@ -1,0 +1,83 @@
+"""The knobs of a lab server, and every limit it enforces, in one place.
+
+Nothing here does I/O: :class:`ServerConfig` is a frozen dataclass handed to
+:func:`sse_lab.server.start_server`, and the module constants are the fixed
+limits the server's parts share (documented here so a reader finds every bound
+a request can hit without reading the handlers).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sse_lab.model import SimulatedLLM
+
+__all__ = [
+    "ServerConfig",
+    "SEND_HIGH_WATER",
+    "DEFAULT_HISTORY",
+    "LONGPOLL_TIMEOUT",
+    "LONGPOLL_TIMEOUT_MAX",
+    "SESSION_TTL",
+    "MAX_SESSIONS",
+    "MAX_SID_LENGTH",
+]
+
+#: Bytes a stream may have waiting (unflushed, or in its connection's output
+#: buffer) before ``SSEHandler.send()`` waits for the reader. Below it, events
+#: sent back to back leave in one TCP write; above it the producer is paced by
+#: the reader.
+SEND_HIGH_WATER = 64 * 1024
+
+#: Broadcast events kept for ``Last-Event-ID`` replay (also capped at
+#: ``ServerConfig.subscriber_queue`` bytes: a replay must fit one backlog).
+DEFAULT_HISTORY = 256
+
+#: Seconds a long poll waits for a new token before it answers empty-handed.
+LONGPOLL_TIMEOUT = 25.0
+#: The longest ``timeout`` a long poll may ask for.
+LONGPOLL_TIMEOUT_MAX = 60.0
+#: Default idle time (s) after which a polling session expires.
+SESSION_TTL = 30.0
+#: Default bound on the number of live polling sessions.
+MAX_SESSIONS = 256
+#: Longest polling session id kept (longer ones are cut).
+MAX_SID_LENGTH = 128
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Knobs of a :class:`~sse_lab.server.LabServer`.
+
+    Attributes:
+        heartbeat: Seconds of silence after which an open stream gets a
+            ``: heartbeat`` comment, so proxies and browsers keep it open
+            (WebSockets get a ping instead).
+        send_timeout: Seconds a write may wait for a reader; a client that
+            stops reading for longer is disconnected instead of letting its
+            buffer grow.
+        retry_ms: The ``retry:`` reconnection time sent with the first event
+            of every stream.
+        cors_origins: Origins allowed to read the streams cross-origin; empty
+            means no ``Access-Control-Allow-Origin`` header at all (a ``*``
+            entry echoes any origin back, never a literal ``*``).
+        model: The token source behind ``/chat`` and ``/complete``.
+        max_lifetime: Seconds after which a stream is ended with a hint to
+            reconnect (the source article's 30-minute timeout); ``None`` for
+            no limit. Bounds what a forgotten tab can hold on to.
+        subscriber_queue: Bytes a broadcast subscriber may have waiting
+            unsent before it is dropped as stalled.
+        teaching_routes: Also mount the routes that show what breaks
+            streaming (``/chat-noflush``, ``/chat-gzip``). Off by default: they
+            are lesson material, not part of the server's API
+            (``python -m sse_lab serve --teaching-routes`` turns them on).
+    """
+
+    heartbeat: float = 15.0
+    send_timeout: float = 10.0
+    retry_ms: int = 1000
+    cors_origins: tuple[str, ...] = ()
+    model: SimulatedLLM = field(default_factory=SimulatedLLM)
+    max_lifetime: float | None = 30 * 60.0
+    subscriber_queue: int = 256 * 1024
+    teaching_routes: bool = False

@@ -1,0 +1,143 @@
+"""Every use of Tornado's private internals, behind small documented functions.
+
+The lab server needs a few things Tornado has no public API for: how many bytes
+a connection still holds in user space (to drop a stalled broadcast reader, and
+to coalesce small writes), whether a response is chunked (the broadcast fast
+path frames chunks itself), whether headers are out, and re-routing a pattern
+on a running application. They live here, and only here, so that a Tornado
+release that renames one breaks one module, and
+``tests/test_tornado_internals.py`` names the attribute that changed.
+
+Tested with the Tornado range pinned in ``pyproject.toml``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import tornado.httputil
+import tornado.routing
+import tornado.web
+from tornado.iostream import IOStream
+
+__all__ = [
+    "PRIVATE_ATTRIBUTES",
+    "connection_stream",
+    "buffered_bytes",
+    "pending_bytes",
+    "chunks_output",
+    "headers_written",
+    "finished",
+    "reason",
+    "response_header",
+    "close_connection",
+    "route_first",
+    "handler_names",
+]
+
+#: The private names used below: (owner, attribute, what for). The test checks
+#: each one on live objects of the installed Tornado.
+PRIVATE_ATTRIBUTES: tuple[tuple[str, str, str], ...] = (
+    ("IOStream", "_write_buffer", "bytes not yet taken by the kernel (len(); None once closed)"),
+    ("HTTP1Connection", "_chunking_output", "the response is sent with chunked framing"),
+    ("RequestHandler", "_headers_written", "the status line and headers are on their way"),
+    ("RequestHandler", "_finished", "finish() has been called"),
+    ("RequestHandler", "_reason", "the reason phrase of the response status"),
+    ("RequestHandler", "_headers", "the response headers set so far (HTTPHeaders)"),
+    ("_ApplicationRouter", "rules", "the routing rules list, reordered by route_first"),
+)
+
+
+def connection_stream(handler: tornado.web.RequestHandler) -> IOStream | None:
+    """The ``IOStream`` under ``handler``'s HTTP/1 connection (``None`` if there is none)."""
+    stream = getattr(handler.request.connection, "stream", None)
+    return stream if isinstance(stream, IOStream) else None
+
+
+def buffered_bytes(stream: IOStream | None) -> int | None:
+    """Bytes ``stream`` holds in user space (written, not yet taken by the kernel).
+
+    This is ``IOStream._write_buffer``: it stays near zero for a reader that
+    keeps up and grows once the reader's receive window and our kernel send
+    buffer are both full. ``None`` when it cannot be measured (no stream, or
+    the stream is closed).
+    """
+    buf = getattr(stream, "_write_buffer", None)
+    return len(buf) if buf is not None else None
+
+
+def pending_bytes(stream: IOStream | None) -> int:
+    """:func:`buffered_bytes`, with 0 for "cannot be measured" (the broadcast hot path)."""
+    buf = getattr(stream, "_write_buffer", None)
+    return len(buf) if buf is not None else 0
+
+
+def chunks_output(handler: tornado.web.RequestHandler) -> bool:
+    """True if Tornado frames this response as HTTP/1.1 chunks.
+
+    Valid once the headers are written (an HTTP/1.1 response without
+    ``Content-Length``); False for HTTP/1.0 and non-HTTP/1 connections.
+    """
+    return bool(getattr(handler.request.connection, "_chunking_output", False))
+
+
+def headers_written(handler: tornado.web.RequestHandler) -> bool:
+    """True once the first ``flush()`` has sent (or queued) the status line and headers."""
+    return bool(handler._headers_written)
+
+
+def finished(handler: tornado.web.RequestHandler) -> bool:
+    """True once ``finish()`` has been called on ``handler``."""
+    return bool(handler._finished)
+
+
+def reason(handler: tornado.web.RequestHandler) -> str:
+    """The reason phrase of ``handler``'s status (``"Bad Request"`` or the message given)."""
+    return str(handler._reason)
+
+
+def response_header(handler: tornado.web.RequestHandler, name: str) -> str | None:
+    """The value of response header ``name`` set so far, or ``None``."""
+    headers: tornado.httputil.HTTPHeaders = handler._headers
+    return headers.get(name)
+
+
+def close_connection(handler: tornado.web.RequestHandler) -> None:
+    """Close ``handler``'s connection now (no more bytes in either direction)."""
+    handler.request.connection.close()  # type: ignore[attr-defined]
+
+
+def route_first(
+    app: tornado.web.Application,
+    pattern: str,
+    handler: type[tornado.web.RequestHandler],
+    kwargs: dict[str, Any],
+) -> None:
+    """Route ``pattern`` to ``handler`` ahead of every other rule, replacing an earlier one.
+
+    ``Application.add_handlers`` appends (an earlier rule for the same pattern
+    would keep winning); a notebook that re-runs a cell with a fixed class
+    needs the new class to take over, so the new rule goes first and any
+    rule with the same regex is removed. Call on the application's loop.
+    """
+    router = app.wildcard_router
+    router.add_rules([(pattern, handler, kwargs)])
+    new = router.rules.pop()
+    key = getattr(new.matcher, "regex", None)
+    router.rules = [
+        r for r in router.rules if key is None or getattr(r.matcher, "regex", None) != key
+    ]
+    router.rules.insert(0, new)
+
+
+def handler_names(app: tornado.web.Application, path: str) -> list[str]:
+    """Qualified names of the handler classes routed for ``path``, first match first."""
+    names: list[str] = []
+    for host_rule in app.default_router.rules:
+        target = host_rule.target
+        rules = target.rules if isinstance(target, tornado.routing.RuleRouter) else []
+        for rule in rules:
+            regex = getattr(rule.matcher, "regex", None)
+            if regex is not None and regex.fullmatch(path):
+                names.append(getattr(rule.target, "__qualname__", repr(rule.target)))
+    return names
