@@ -1,4 +1,7 @@
-"""Command line: ``python -m sse_lab serve [--host 127.0.0.1] [--port 1314]``."""
+"""Command line: ``python -m sse_lab serve [--host 127.0.0.1] [--port 1314]``.
+
+``--teaching-routes`` also mounts the routes that show what breaks streaming.
+"""
 
 from __future__ import annotations
 
@@ -26,12 +29,18 @@ def main(argv: list[str] | None = None) -> int:
         metavar="ORIGIN",
         help="allow this origin to read the streams (repeatable; none by default)",
     )
+    serve.add_argument(
+        "--teaching-routes",
+        action="store_true",
+        help="also mount /chat-noflush and /chat-gzip (what breaks streaming; off by default)",
+    )
     args = parser.parse_args(argv)
 
     config = ServerConfig(
         heartbeat=args.heartbeat,
         send_timeout=args.send_timeout,
         cors_origins=tuple(args.cors_origin),
+        teaching_routes=args.teaching_routes,
     )
     server = start_server(args.port, args.host, config=config)
     print(f"sse_lab serving on {server.url}  (chat page: {server.url}/ ; Ctrl+C stops)",

@@ -4,20 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 import urllib.error
 import urllib.request
 
 import pytest
+import tornado.web
 from conftest import wait_until
 
-from sse_lab.client import HTTPError, record, record_sync
+from sse_lab.client import HTTPError, SSEClient, record, record_sync
 from sse_lab.model import SimulatedLLM
 from sse_lab.protocol import DONE, parse
-from sse_lab.server import ServerConfig, start_server
+from sse_lab.server import ServerConfig, ServerContext, SSEHandler, start_server
+from sse_lab.server.routes import ROUTE_FAMILIES, TEACHING_FAMILIES, all_routes
 
 
 def get_json(url: str) -> dict:
@@ -162,8 +168,6 @@ def test_stats_endpoint_reports_the_counters(server) -> None:
 
 def test_open_connections_are_counted_per_endpoint(server) -> None:
     async def hold() -> dict:
-        from sse_lab.client import SSEClient
-
         client = SSEClient(server.url + "/sse?count=50&interval=0.1")
         it = client.__aiter__()
         await it.__anext__()
@@ -272,8 +276,6 @@ def test_complete_endpoint_is_the_blocking_style(server) -> None:
 
 
 def test_learner_handler_can_be_added_to_the_running_server(server) -> None:
-    from sse_lab.server import SSEHandler
-
     class Countdown(SSEHandler):
         async def stream(self) -> None:
             for n in range(3, 0, -1):
@@ -296,8 +298,6 @@ def test_lifetime_limit_ends_the_stream_and_the_client_resumes() -> None:
 
 
 def test_adding_a_pattern_again_replaces_the_handler(server) -> None:
-    from sse_lab.server import SSEHandler
-
     class First(SSEHandler):
         async def stream(self) -> None:
             await self.send("first")
@@ -313,3 +313,80 @@ def test_adding_a_pattern_again_replaces_the_handler(server) -> None:
     server.add_handler(r"/again", Second)
     assert record_sync(server.url + "/again").tokens == ["second"]
     assert record_sync(server.url + "/chat?prompt=hello&speed=50").done  # others untouched
+    assert server.handlers_for("/again") == [Second.__qualname__]
+
+
+def test_added_handlers_get_the_context_when_they_ask_for_it(server) -> None:
+    class Seen(tornado.web.RequestHandler):
+        def initialize(self, context: ServerContext) -> None:
+            self.context = context
+
+        def get(self) -> None:
+            self.finish({"same": self.context is server.context})
+
+    class Plain(tornado.web.RequestHandler):
+        def get(self) -> None:
+            self.finish({"plain": True})
+
+    assert get_json(server.add_handler(r"/seen", Seen)) == {"same": True}
+    assert get_json(server.add_handler(r"/plain", Plain)) == {"plain": True}
+
+
+@pytest.mark.parametrize(
+    "query, name",
+    [("seed=%D9%A3", "seed"), ("seed=1_000", "seed"), ("seed=+", "seed"),
+     ("speed=inf", "speed"), ("speed=nan", "speed"), ("speed=1e999", "speed"),
+     ("speed=0", "speed"), ("cadence=jumpy", "cadence")],
+)
+def test_bad_arguments_name_the_parameter(server, query: str, name: str) -> None:
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(server.url + "/chat?" + query, timeout=5)
+    assert err.value.code == 400
+    assert name in err.value.read().decode()
+
+
+def test_route_families_are_one_list_and_teaching_routes_only_when_asked() -> None:
+    plain = [rule[0] for rule in all_routes(ServerContext(ServerConfig()))]
+    teaching = [rule[0] for rule in all_routes(ServerContext(ServerConfig(teaching_routes=True)))]
+    assert {"/", "/chat", "/events", "/ws", "/v1/chat/completions"} <= set(plain)
+    assert "/chat-noflush" not in plain and "/chat-gzip" not in plain
+    assert set(teaching) - set(plain) == {"/chat-noflush", "/chat-gzip"}
+    assert TEACHING_FAMILIES and not set(TEACHING_FAMILIES) & set(ROUTE_FAMILIES)
+    # Every route hands its handler the context through initialize, and only that.
+    for rule in all_routes(ServerContext(ServerConfig(teaching_routes=True))):
+        assert len(rule) == 3 and set(rule[2]) == {"context"}, rule
+
+
+def _cli(*args: str) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sse_lab", "serve", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    assert "serving on http://127.0.0.1:" in line, line
+    return proc, line.split("serving on ")[1].split()[0]
+
+
+def _status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            r.read()
+            return r.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_cli_mounts_teaching_routes_only_with_the_flag() -> None:
+    for flag, expected in (((), 404), (("--teaching-routes",), 200)):
+        proc, url = _cli(*flag)
+        try:
+            assert _status(url + "/chat-noflush?prompt=hi&speed=100") == expected, flag
+            assert _status(url + "/chat?prompt=hi&speed=100") == 200
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(10) == 0
+        finally:
+            proc.kill()
+            proc.wait(10)

@@ -29,6 +29,7 @@ from sse_lab.server.tornado_internals import (
     finished,
     headers_written,
     pending_bytes,
+    reason,
 )
 
 __all__ = ["ContextHandler", "SSEHandler", "consume_exception"]
@@ -59,6 +60,20 @@ class ContextHandler(tornado.web.RequestHandler):
 
     def set_default_headers(self) -> None:
         apply_cors(self, self.cors_origins)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """Answer an error in plain text, with the message of an ``HTTPError``.
+
+        Tornado's default page shows only the reason phrase; a learner who
+        sends ``speed=fast`` should read ``speed must be a number``. Other
+        exceptions (bugs) still show only the reason phrase.
+        """
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        message = reason(self)
+        if isinstance(exc, tornado.web.HTTPError) and exc.log_message:
+            message = exc.log_message % exc.args if exc.args else exc.log_message
+        self.set_header("Content-Type", "text/plain; charset=utf-8")
+        self.finish(f"{status_code} {reason(self)}: {message}\n")
 
 
 class SSEHandler(ContextHandler):

@@ -41,11 +41,18 @@ from tornado.iostream import IOStream, StreamClosedError
 from sse_lab.protocol import encode_event
 from sse_lab.server.config import DEFAULT_HISTORY, ServerConfig
 from sse_lab.server.hooks import StreamHooks
-from sse_lab.server.tornado_internals import chunks_output, connection_stream, pending_bytes
+from sse_lab.server.tornado_internals import (
+    chunks_output,
+    connection_stream,
+    pending_bytes,
+    send_now,
+)
 
 __all__ = ["Hub", "DEFAULT_HISTORY"]
 
-_pending = pending_bytes  # a module global: called per subscriber per event
+# Module globals: called per subscriber per event.
+_pending = pending_bytes
+_send_now = send_now
 
 
 def _chunk(payload: bytes) -> bytes:
@@ -239,9 +246,7 @@ class Hub:
                     # loop runs again, is promoted by the cyclic GC and sets off
                     # full collections (~100 ms each at 5,000 subscribers).
                     try:
-                        sent = stream.socket.send(framed)
-                    except BlockingIOError:
-                        sent = 0
+                        sent = _send_now(stream, framed)
                     except OSError:
                         self._subs.pop(handler, None)
                         handler.abort("broadcast write failed")

@@ -25,6 +25,7 @@ __all__ = [
     "connection_stream",
     "buffered_bytes",
     "pending_bytes",
+    "send_now",
     "chunks_output",
     "headers_written",
     "finished",
@@ -45,6 +46,8 @@ PRIVATE_ATTRIBUTES: tuple[tuple[str, str, str], ...] = (
     ("RequestHandler", "_reason", "the reason phrase of the response status"),
     ("RequestHandler", "_headers", "the response headers set so far (HTTPHeaders)"),
     ("_ApplicationRouter", "rules", "the routing rules list, reordered by route_first"),
+    ("IOStream", "socket", "the socket under the stream, written directly by send_now"),
+    ("HTTP1Connection", "stream", "the IOStream under an HTTP/1 connection"),
 )
 
 
@@ -70,6 +73,25 @@ def pending_bytes(stream: IOStream | None) -> int:
     """:func:`buffered_bytes`, with 0 for "cannot be measured" (the broadcast hot path)."""
     buf = getattr(stream, "_write_buffer", None)
     return len(buf) if buf is not None else 0
+
+
+def send_now(stream: IOStream, data: bytes) -> int:
+    """Hand ``data`` to the kernel now, bypassing ``IOStream.write``; return the bytes taken.
+
+    Only valid when :func:`pending_bytes` is 0 (nothing queued that must go
+    first); the caller queues the rest (``data[sent:]``) with
+    ``stream.write``. It exists because ``IOStream.write`` allocates a Future,
+    a closure, a tuple and a loop callback per call: per subscriber per event
+    at thousands of subscribers that garbage sets off full GC collections.
+    A full kernel buffer is 0 bytes taken, not an error.
+
+    Raises:
+        OSError: the connection is broken (reset, closed).
+    """
+    try:
+        return stream.socket.send(data)  # type: ignore[union-attr]
+    except BlockingIOError:
+        return 0
 
 
 def chunks_output(handler: tornado.web.RequestHandler) -> bool:
