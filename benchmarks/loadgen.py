@@ -242,16 +242,29 @@ async def scenario_stream(host: str, port: int, n: int, runs: int, warmup: int) 
 
 
 # -- one paced stream -----------------------------------------------------------------------
-async def scenario_paced(host: str, port: int, n: int, interval: float) -> dict[str, Any]:
+def _sent_ns_plain(value: bytes) -> int:
+    """``<seq> <monotonic_ns>``: the send time of a ``/paced`` event."""
+    return int(value.split(b" ", 1)[1])
+
+
+def _sent_ns_json(value: bytes) -> int:
+    """``{"k": k, "t": monotonic_ns}``: the send time of a ``/tail`` event."""
+    return int(json.loads(value)["t"])
+
+
+async def paced_latencies(
+    host: str, port: int, path: str, sent_ns: Callable[[bytes], int]
+) -> tuple[list[int], int, bool]:
+    """Read one paced stream; return (latencies in ns, unparsable events, saw [DONE])."""
     reader, writer = await asyncio.open_connection(host, port)
     lat: list[int] = []
     bad = 0
     done = False
     try:
-        writer.write(request_bytes(host, port, f"/paced?n={n}&interval={interval}"))
+        writer.write(request_bytes(host, port, path))
         status, chunked, rest = await read_head(reader)
         if status != 200:
-            raise RuntimeError(f"/paced: HTTP {status}")
+            raise RuntimeError(f"{path}: HTTP {status}")
         dechunk = Dechunker()
         text = b""
         data = rest
@@ -268,8 +281,8 @@ async def scenario_paced(host: str, port: int, n: int, interval: float) -> dict[
                     done = True
                     continue
                 try:
-                    lat.append(now - int(value.split(b" ", 1)[1]))
-                except (ValueError, IndexError):
+                    lat.append(now - sent_ns(value))
+                except (ValueError, IndexError, KeyError, TypeError):
                     bad += 1
             if dechunk.done:
                 break
@@ -278,16 +291,66 @@ async def scenario_paced(host: str, port: int, n: int, interval: float) -> dict[
                 break
     finally:
         writer.close()
+    return lat, bad, done
+
+
+def _latency_ms(lat: list[int]) -> dict[str, float | None]:
+    return {
+        "p50": _ms(percentile(lat, 50)),
+        "p99": _ms(percentile(lat, 99)),
+        "max": _ms(max(lat) if lat else None),
+    }
+
+
+async def scenario_paced(host: str, port: int, n: int, interval: float) -> dict[str, Any]:
+    lat, bad, done = await paced_latencies(
+        host, port, f"/paced?n={n}&interval={interval}", _sent_ns_plain
+    )
     return {
         "scenario": "paced",
         "n": n,
         "interval": interval,
         "events": len(lat),
         "ok": len(lat) == n and done and not bad,
-        "latency_ms": {
-            "p50": _ms(percentile(lat, 50)),
-            "p99": _ms(percentile(lat, 99)),
-            "max": _ms(max(lat) if lat else None),
+        "latency_ms": _latency_ms(lat),
+    }
+
+
+async def scenario_tail(
+    host: str, port: int, n: int, interval_ms: float, streams: int, preheat: int
+) -> dict[str, Any]:
+    """The per-token latency tail after a throughput run, on a JSON + ``id`` stream.
+
+    Three ``/stream?n=preheat`` runs first (the server has just pushed a lot of
+    data: its buffers, allocator and garbage collector are warm), then
+    ``streams`` runs of ``/tail?n=N&interval_ms=I`` (one JSON event with
+    ``id: k`` every ``I`` ms, the send time inside); the latencies of all of
+    them are pooled.
+    """
+    for _ in range(3):
+        await one_stream(host, port, preheat)
+    lat: list[int] = []
+    bad = 0
+    runs_ok = 0
+    for _ in range(streams):
+        got, b, done = await paced_latencies(
+            host, port, f"/tail?n={n}&interval_ms={interval_ms}", _sent_ns_json
+        )
+        lat += got
+        bad += b
+        runs_ok += int(len(got) == n and done and not b)
+    return {
+        "scenario": "tail",
+        "n": n,
+        "interval_ms": interval_ms,
+        "streams": streams,
+        "preheat": preheat,
+        "events": len(lat),
+        "ok": runs_ok == streams,
+        "latency_ms": _latency_ms(lat),
+        "latency_us": {
+            "p50": round(percentile(lat, 50) / 1e3, 1) if lat else None,
+            "p99": round(percentile(lat, 99) / 1e3, 1) if lat else None,
         },
     }
 
@@ -597,6 +660,11 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("paced")
     p.add_argument("--n", type=int, default=300)
     p.add_argument("--interval", type=float, default=0.01)
+    p = sub.add_parser("tail")
+    p.add_argument("--n", type=int, default=200)
+    p.add_argument("--interval-ms", type=float, default=5.0)
+    p.add_argument("--streams", type=int, default=3)
+    p.add_argument("--preheat", type=int, default=50_000)
     p = sub.add_parser("fanout")
     p.add_argument("--clients", type=int, default=1000)
     p.add_argument("--window", type=float, default=10.0)
@@ -616,6 +684,8 @@ def main(argv: list[str] | None = None) -> int:
         coro = scenario_stream(h, port, args.n, args.runs, args.warmup)
     elif args.scenario == "paced":
         coro = scenario_paced(h, port, args.n, args.interval)
+    elif args.scenario == "tail":
+        coro = scenario_tail(h, port, args.n, args.interval_ms, args.streams, args.preheat)
     elif args.scenario == "fanout":
         coro = scenario_fanout(h, port, args.clients, args.window, args.period, args.warmup)
     else:

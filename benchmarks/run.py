@@ -56,6 +56,7 @@ LOADGEN_CORE = "1"
 FULL = {
     "stream": {"n": 100_000, "runs": 5, "warmup": 10_000},
     "paced": {"n": 300, "interval": 0.01},
+    "tail": {"n": 200, "interval-ms": 5, "streams": 3, "preheat": 50_000},
     "fanout": [100, 1000, 5000],
     "window": 8.0,
     "fanout_warmup": 1.0,
@@ -64,6 +65,7 @@ FULL = {
 QUICK = {
     "stream": {"n": 20_000, "runs": 3, "warmup": 2_000},
     "paced": {"n": 50, "interval": 0.01},
+    "tail": {"n": 100, "interval-ms": 5, "streams": 2, "preheat": 5_000},
     "fanout": [100, 500],
     "window": 2.0,
     "fanout_warmup": 0.5,
@@ -325,6 +327,20 @@ def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
             add(who, "events/s ÷ plain Tornado events/s ≥ 2×", r >= 2,
                 f"{lab_eps:,.0f} / {tor_eps:,.0f} = {r:.2f}×",
                 "" if r >= 2 else f"{2 * tor_eps - lab_eps:,.0f} events/s short (×{2 / r:.2f})")
+        ex_eps = _get(peers.get("express"), "stream", "events_per_s_median")
+        if lab_eps and ex_eps:
+            r = lab_eps / ex_eps
+            add(who, "events/s ÷ express events/s ≥ 1.0×", r >= 1,
+                f"{lab_eps:,.0f} / {ex_eps:,.0f} = {r:.2f}×",
+                "" if r >= 1 else f"{ex_eps - lab_eps:,.0f} events/s short")
+        mine_t, tor_t = _get(lab, "tail", "latency_us"), _get(peers.get("tornado"), "tail",
+                                                               "latency_us")
+        if mine_t and tor_t and None not in (*mine_t.values(), *tor_t.values()):
+            ok = mine_t["p99"] <= tor_t["p99"] and mine_t["p50"] <= tor_t["p50"] * 1.1
+            add(who, "tail: p99 ≤ plain Tornado's, p50 no worse (±10 %)", ok,
+                f"p50 {mine_t['p50']:.0f} vs {tor_t['p50']:.0f} µs, "
+                f"p99 {mine_t['p99']:.0f} vs {tor_t['p99']:.0f} µs",
+                "" if ok else f"p99 {mine_t['p99'] - tor_t['p99']:+.0f} µs")
         sizes = [int(k) for k in lab.get("fanout", {})]
         if not sizes:
             continue
@@ -404,6 +420,9 @@ def report(res: dict[str, Any]) -> str:
         row("paced 10 ms: latency p50 / p99 ms", lambda s: (
             f"{_fmt(_get(s, 'paced', 'latency_ms', 'p50'), 2)} / "
             f"{_fmt(_get(s, 'paced', 'latency_ms', 'p99'), 2)}"))
+        row("**tail: paced 5 ms JSON+id after 3×50k-event streams**, p50 / p99 µs", lambda s: (
+            f"{_fmt(_get(s, 'tail', 'latency_us', 'p50'), 0)} / "
+            f"**{_fmt(_get(s, 'tail', 'latency_us', 'p99'), 0)}**"))
         sizes = sorted({int(k) for s in servers.values() for k in s.get("fanout", {})})
         for size in sizes:
             k = str(size)
@@ -560,6 +579,11 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         log(f"paced    {label(name)}")
         res["servers"][name]["paced"] = measure(name, "paced", "paced", sizes["paced"], log=log)
+    for name in names:
+        log(f"tail     {label(name)}")
+        res["servers"][name]["tail"] = measure(
+            name, "tail", "tail", sizes["tail"], retries=retries,
+            max_foreign=args.max_foreign, log=log)
     top = max(sizes["fanout"])
     for size in sizes["fanout"]:
         for name in names:

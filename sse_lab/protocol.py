@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import codecs
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = ["Event", "EventParser", "encode_event", "parse", "DONE"]
 
@@ -30,9 +30,13 @@ DONE = "[DONE]"
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
+class Event(NamedTuple):
     """One dispatched event, as a browser's ``MessageEvent`` would see it.
+
+    Immutable and hashable. Events compare equal only to events (not to plain
+    tuples) with the same four fields. It is a named tuple because the parser
+    makes one per event and a tuple is the cheapest immutable object CPython
+    builds (a quarter of a slotted dataclass's cost).
 
     Attributes:
         event: The event type; ``"message"`` when the block set none.
@@ -47,6 +51,14 @@ class Event:
     data: str = ""
     id: str = ""
     retry: int | None = None
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is Event and tuple.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self.__eq__(other)
+
+    __hash__ = tuple.__hash__
 
 
 class EventParser:
@@ -81,7 +93,6 @@ class EventParser:
         "_block_retry",
         "_long",
         "_pieces",
-        "_pieces_data",
     )
 
     #: A chunk of at least this many characters averaging more than
@@ -107,14 +118,14 @@ class EventParser:
         self._event_type = ""
         self._id_buffer = self.last_event_id
         self._block_retry: int | None = None
-        self._long = False  # long-line path: find() line ends, copy values once
-        self._pieces: list[str] = []  # the incomplete line, on the long-line path
-        self._pieces_data = False  # _pieces hold a data value, "data: " cut off
+        self._long = False  # long-line path: lines cut from bytes, decoded once each
+        self._pieces: list[bytes] = []  # the incomplete line's bytes, on the long-line path
 
     def feed(self, chunk: bytes) -> list[Event]:
         """Decode ``chunk`` and return the events it completes, in order."""
-        text = self._decoder.decode(chunk)
-        return self._feed_text(text)
+        if self._long:
+            return self._feed_long(chunk)
+        return self._feed_text(self._decoder.decode(chunk))
 
     def close(self) -> list[Event]:
         """End the stream and return the events that completes.
@@ -144,8 +155,6 @@ class EventParser:
             # A CR ends its line at once; an LF that may follow arrives later.
             self._skip_lf = text[-1] == "\r"
             text = text.replace("\r\n", "\n").replace("\r", "\n")
-        if self._long:
-            return self._feed_long(text)
         lines = text.split("\n")
         if self._tail:
             # Join the incomplete line only to the first line, not to all of
@@ -156,16 +165,22 @@ class EventParser:
             # Few, long lines (large JSON events): str.split scans them char
             # by char and the value is copied twice; the long-line path finds
             # line ends with memchr and copies each value once.
+            # From here on whole lines are cut out of the raw bytes and
+            # decoded once each: the incomplete line and the bytes the
+            # decoder still holds (half a character) carry over as bytes.
             self._long = True
-            self._pieces_data = False
+            pending = self._decoder.getstate()[0]
+            self._decoder.reset()
             if self._tail:
-                self._pieces.append(self._tail)
+                self._pieces.append(self._tail.encode("utf-8"))
                 self._tail = ""
+            if pending:
+                self._pieces.append(pending)
         if not lines:
             return []
         # The loop below is the hot path: state lives in locals, fields are
-        # matched inline, and events are built without the frozen dataclass's
-        # __init__ (four object.__setattr__ calls), via the slot descriptors.
+        # matched inline, and events are built with tuple.__new__ (skipping
+        # the named tuple's Python-level __new__).
         events: list[Event] = []
         append = events.append
         # ``first`` holds the block's first data line; ``more`` the rest, only
@@ -177,18 +192,17 @@ class EventParser:
         id_buffer = self._id_buffer
         block_retry = self._block_retry
         last_id = self.last_event_id
-        alloc = object.__new__
-        set_event, set_data, set_id, set_retry = _SETTERS
+        new = tuple.__new__
         for line in lines:
             if not line:
                 last_id = id_buffer
                 if first is not None:
-                    ev = alloc(Event)
-                    set_event(ev, event_type or "message")
-                    set_data(ev, first if more is None else "\n".join([first, *more]))
-                    set_id(ev, id_buffer)
-                    set_retry(ev, block_retry)
-                    append(ev)
+                    append(new(Event, (
+                        event_type or "message",
+                        first if more is None else "\n".join([first, *more]),
+                        id_buffer,
+                        block_retry,
+                    )))
                     first = more = None
                 event_type = ""
                 block_retry = None
@@ -238,54 +252,57 @@ class EventParser:
         self.last_event_id = last_id
         return events
 
-    def _feed_long(self, text: str) -> list[Event]:
-        """The long-line path: line ends found with ``str.find``, values copied once."""
-        find = text.find
+    def _feed_long(self, chunk: bytes) -> list[Event]:
+        """The long-line path: lines cut from the raw bytes, each decoded once.
+
+        CR and LF are ASCII and never occur inside a multi-byte UTF-8
+        sequence, so line ends can be found (and CRs normalised) in the bytes;
+        decoding each complete line on its own gives the same text as the
+        incremental decoder, invalid sequences included.
+        """
+        if self._skip_lf:
+            self._skip_lf = False
+            if chunk[:1] == b"\n":
+                chunk = chunk[1:]
+        if b"\r" in chunk:
+            self._skip_lf = chunk[-1:] == b"\r"
+            chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         pieces = self._pieces
-        nl = find("\n")
+        find = chunk.find
+        nl = find(b"\n")
         if nl < 0:
-            pieces.append(text)  # still inside one long line: no copy, no scan
+            if chunk:
+                pieces.append(chunk)  # still inside one long line: no decoding yet
             return []
         events: list[Event] = []
         pos = 0
         if pieces:
-            pieces.append(text[:nl])
-            if self._pieces_data:  # the pieces are a data value, prefix already cut
-                self._data.append("".join(pieces))
+            pieces.append(chunk[:nl])
+            head = pieces[0]
+            if head.startswith(b"data: "):  # cut the prefix off the first piece only
+                pieces[0] = head[6:]
+                self._data.append(b"".join(pieces).decode("utf-8", "replace"))
             else:
-                self._line("".join(pieces), events)
+                self._line(b"".join(pieces).decode("utf-8", "replace"), events)
             pieces.clear()
             pos = nl + 1
-            nl = find("\n", pos)
+            nl = find(b"\n", pos)
         lines = 0
-        data = self._data
         while nl >= 0:
             lines += 1
             if nl == pos:
-                self._data = data
                 self._dispatch(events)
-                data = self._data
-            elif text.startswith("data: ", pos):
-                data.append(text[pos + 6 : nl])
+            elif chunk.startswith(b"data: ", pos):
+                self._data.append(chunk[pos + 6 : nl].decode("utf-8", "replace"))
             else:
-                self._data = data
-                self._line(text[pos:nl], events)
-                data = self._data
+                self._line(chunk[pos:nl].decode("utf-8", "replace"), events)
             pos = nl + 1
-            nl = find("\n", pos)
-        self._data = data
-        self._pieces_data = False
-        if pos < len(text):
-            if text.startswith("data: ", pos):  # cut the prefix now: one copy less later
-                self._pieces_data = True
-                pieces.append(text[pos + 6 :])
-            else:
-                pieces.append(text[pos:])
-        if lines * self._LONG_LINE > len(text):  # short lines again: back to split()
+            nl = find(b"\n", pos)
+        if pos < len(chunk):
+            pieces.append(chunk[pos:])
+        if lines * self._LONG_LINE > len(chunk):  # short lines again: back to split()
             self._long = False
-            self._tail = "".join(pieces)
-            if self._pieces_data:
-                self._tail = "data: " + self._tail
+            self._tail = self._decoder.decode(b"".join(pieces))
             pieces.clear()
         return events
 
@@ -315,7 +332,7 @@ class EventParser:
         self.last_event_id = self._id_buffer
         data = self._data
         if data:
-            events.append(_new(Event, (
+            events.append(tuple.__new__(Event, (
                 self._event_type or "message",
                 data[0] if len(data) == 1 else "\n".join(data),
                 self._id_buffer,
@@ -324,18 +341,6 @@ class EventParser:
             self._data = []
         self._event_type = ""
         self._block_retry = None
-
-
-# The slot descriptors of the frozen dataclass: the parser fills events
-# through them, skipping __init__'s four object.__setattr__ calls per event.
-_SETTERS = tuple(Event.__dict__[f].__set__ for f in ("event", "data", "id", "retry"))
-
-
-def _new(cls: type[Event], values: tuple[str, str, str, int | None]) -> Event:
-    event = object.__new__(cls)
-    for setter, value in zip(_SETTERS, values, strict=True):
-        setter(event, value)
-    return event
 
 
 def parse(stream: bytes) -> list[Event]:

@@ -399,3 +399,15 @@ def test_fast_parser_matches_the_plain_reference_on_random_streams(seed: int) ->
         want = [e for c in chunks for e in plain.feed(c)] + plain.close()
         assert got == want, stream[:80]
         assert (fast.last_event_id, fast.retry) == (plain.last_event_id, plain.retry)
+
+
+def test_event_is_immutable_hashable_and_equal_only_to_events() -> None:
+    ev = Event("message", "hi", "1", None)
+    assert ev == Event(data="hi", id="1")
+    assert ev != ("message", "hi", "1", None)  # a plain tuple is not an event
+    assert ("message", "hi", "1", None) != ev
+    assert hash(ev) == hash(Event(data="hi", id="1"))
+    assert {ev, Event(data="hi", id="1")} == {ev}
+    with pytest.raises(AttributeError):
+        ev.data = "changed"  # type: ignore[misc]
+    assert repr(ev) == "Event(event='message', data='hi', id='1', retry=None)"

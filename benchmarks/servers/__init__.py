@@ -10,6 +10,7 @@ SERVERS: dict[str, str] = {
     "tornado": "benchmarks.servers.tornado_server",
     "starlette": "benchmarks.servers.starlette_server",
     "aiohttp": "benchmarks.servers.aiohttp_server",
+    "express": "benchmarks.servers.express_server",
 }
 
 #: How each shows up in the tables.
@@ -18,4 +19,5 @@ LABELS: dict[str, str] = {
     "tornado": "plain Tornado",
     "starlette": "sse-starlette/uvicorn",
     "aiohttp": "aiohttp-sse",
+    "express": "express (Node)",
 }

@@ -14,6 +14,7 @@ Run: ``python -m benchmarks.servers.aiohttp_server --port 8765``
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 from aiohttp import web
@@ -54,6 +55,18 @@ async def stream(request: web.Request) -> web.StreamResponse:
     async with sse_response(request) as resp:
         for i in range(n):
             await resp.send(f"{i} {PAYLOAD}")
+        await resp.send(DONE)
+    return resp
+
+
+async def tail(request: web.Request) -> web.StreamResponse:
+    """``/tail?n=N&interval_ms=I``: JSON events with ``id: k`` and the send time."""
+    n = _int(request, "n", 200)
+    interval = float(request.query.get("interval_ms", 5)) / 1000
+    async with sse_response(request) as resp:
+        for k in range(n):
+            await resp.send(json.dumps({"k": k, "t": time.monotonic_ns()}), id=str(k))
+            await asyncio.sleep(interval)
         await resp.send(DONE)
     return resp
 
@@ -102,6 +115,7 @@ def make_app() -> web.Application:
     app = web.Application()
     app.router.add_get("/stream", stream)
     app.router.add_get("/paced", paced)
+    app.router.add_get("/tail", tail)
     app.router.add_get("/subscribe", subscribe)
     app.router.add_post("/publisher", publisher_start)
     app.router.add_delete("/publisher", publisher_stop)

@@ -20,6 +20,7 @@ Run: ``python -m benchmarks.servers.sse_lab_server --port 8765``
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import threading
 import time
@@ -66,6 +67,23 @@ class PacedHandler(SSEHandler):
     async def stream(self) -> None:
         for i in range(self.n):
             await self.send(f"{i} {time.monotonic_ns()}")
+            await asyncio.sleep(self.interval)
+        await self.send(DONE)
+
+
+class TailHandler(SSEHandler):
+    """``/tail?n=N&interval_ms=I``: the per-token tail contract, as a learner writes it."""
+
+    def parse_arguments(self) -> None:
+        self.n = _int_arg(self, "n", 200)
+        try:
+            self.interval = max(0.0, float(self.get_argument("interval_ms", "5")) / 1000)
+        except ValueError:
+            raise tornado.web.HTTPError(400, "interval_ms must be a number") from None
+
+    async def stream(self) -> None:
+        for k in range(self.n):
+            await self.send(json.dumps({"k": k, "t": time.monotonic_ns()}), id=str(k))
             await asyncio.sleep(self.interval)
         await self.send(DONE)
 
@@ -127,6 +145,7 @@ def add_routes(server: LabServer) -> Control:
     control = Control(server)
     server.add_handler(r"/stream", StreamHandler)
     server.add_handler(r"/paced", PacedHandler)
+    server.add_handler(r"/tail", TailHandler)
     server.add_handler(r"/subscribe", SubscribeHandler)  # the hub's /events handler
     # add_handler passes kwargs only to SSEHandlers: bind `control` on subclasses.
     server.add_handler(r"/publisher", type("Publisher", (PublisherHandler,), {"control": control}))

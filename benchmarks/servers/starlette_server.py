@@ -16,6 +16,7 @@ Run: ``python -m benchmarks.servers.starlette_server --port 8765``
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -62,6 +63,20 @@ async def stream(request: Request) -> EventSourceResponse:
     async def events() -> AsyncIterator[dict[str, str]]:
         for i in range(n):
             yield {"data": f"{i} {PAYLOAD}"}
+        yield {"data": DONE}
+
+    return EventSourceResponse(events())
+
+
+async def tail(request: Request) -> EventSourceResponse:
+    """``/tail?n=N&interval_ms=I``: JSON events with ``id: k`` and the send time."""
+    n = _int(request, "n", 200)
+    interval = float(request.query_params.get("interval_ms", 5)) / 1000
+
+    async def events() -> AsyncIterator[dict[str, str]]:
+        for k in range(n):
+            yield {"data": json.dumps({"k": k, "t": time.monotonic_ns()}), "id": str(k)}
+            await asyncio.sleep(interval)
         yield {"data": DONE}
 
     return EventSourceResponse(events())
@@ -116,6 +131,7 @@ async def stats_endpoint(request: Request) -> JSONResponse:
 app = Starlette(routes=[
     Route("/stream", stream),
     Route("/paced", paced),
+    Route("/tail", tail),
     Route("/subscribe", subscribe),
     Route("/publisher", publisher_control, methods=["POST", "DELETE"]),
     Route("/stats", stats_endpoint),

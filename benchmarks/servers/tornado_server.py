@@ -15,6 +15,7 @@ Run: ``python -m benchmarks.servers.tornado_server --port 8765``
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import time
 
@@ -65,6 +66,24 @@ class PacedHandler(SSEBase):
         try:
             for i in range(n):
                 self.write(_sse(f"{i} {time.monotonic_ns()}"))
+                await self.flush()
+                await asyncio.sleep(interval)
+            self.write(_sse(DONE))
+            await self.flush()
+        except StreamClosedError:
+            return
+
+
+class TailHandler(SSEBase):
+    """``/tail?n=N&interval_ms=I``: JSON events with ``id: k`` and the send time."""
+
+    async def get(self) -> None:
+        n = self.int_arg("n", 200)
+        interval = float(self.get_argument("interval_ms", "5")) / 1000
+        try:
+            for k in range(n):
+                data = json.dumps({"k": k, "t": time.monotonic_ns()})
+                self.write(f"id: {k}\ndata: {data}\n\n".encode())
                 await self.flush()
                 await asyncio.sleep(interval)
             self.write(_sse(DONE))
@@ -143,6 +162,7 @@ def make_app() -> tornado.web.Application:
     return tornado.web.Application([
         (r"/stream", StreamHandler),
         (r"/paced", PacedHandler),
+        (r"/tail", TailHandler),
         (r"/subscribe", SubscribeHandler),
         (r"/publisher", PublisherHandler),
         (r"/stats", StatsHandler),
