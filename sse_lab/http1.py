@@ -66,9 +66,7 @@ _MAX_CHUNK_LINE = 4096
 _TOKEN = rb"[-!#$%&'*+.^_`|~0-9a-zA-Z]+"
 _FIELD_VCHAR = rb"[^\x00\s]"
 _FIELD_CONTENT = rb"%s+(?:[ \t]+%s+)*" % (_FIELD_VCHAR, _FIELD_VCHAR)
-_HEADER_RE = re.compile(
-    rb"(?P<name>%s):[ \t]*(?P<value>(?:%s)?)[ \t]*" % (_TOKEN, _FIELD_CONTENT)
-)
+_HEADER_RE = re.compile(rb"(?P<name>%s):[ \t]*(?P<value>(?:%s)?)[ \t]*" % (_TOKEN, _FIELD_CONTENT))
 _STATUS_RE = re.compile(
     rb"HTTP/(?P<version>[0-9]\.[0-9]) (?P<status>[0-9]{3})(?: (?P<reason>(?:[ \t]|[^\x00\s])*))?"
 )

@@ -121,61 +121,58 @@ def same(data: bytes, method: str = "GET", seed: int = 0) -> tuple:
 
 # -- responses both accept, and the ones both refuse -----------------------------------
 
+OK = b"HTTP/1.1 200 OK\r\n"
+CH = OK + b"Transfer-Encoding: chunked\r\n"
+
 GOOD = {
-    "length": b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: 1\r\n\r\nhello",
-    "chunked": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n1\r\n!\r\n0\r\n\r\n",
-    "chunk extensions": (
-        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-        b"5;name=value;q=\"x;y\"\r\nhello\r\n0;last\r\n\r\n"
-    ),
+    "length": OK + b"Content-Length: 5\r\nX-A: 1\r\n\r\nhello",
+    "chunked": CH + b"\r\n5\r\nhello\r\n1\r\n!\r\n0\r\n\r\n",
+    "chunk extensions": (CH + b'\r\n5;name=value;q="x;y"\r\nhello\r\n0;last\r\n\r\n'),
     "trailers": (
-        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Sum\r\n\r\n"
-        b"3\r\nabc\r\n0\r\nX-Sum: 42\r\nX-Other:  two words  \r\n\r\n"
+        CH + b"Trailer: X-Sum\r\n\r\n3\r\nabc\r\n0\r\nX-Sum: 42\r\nX-Other:  two words  \r\n\r\n"
     ),
     "upper hex and trailing space": (
-        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: Chunked\r\n\r\nA  \r\n0123456789\r\n0\r\n\r\n"
+        OK + b"Transfer-Encoding: Chunked\r\n\r\nA  \r\n0123456789\r\n0\r\n\r\n"
     ),
-    "until close": b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nall of it",
+    "until close": OK + b"Content-Type: text/plain\r\n\r\nall of it",
     "http/1.0": b"HTTP/1.0 200 OK\r\nServer: old\r\n\r\nbody",
     "no reason": b"HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n",
     "empty reason": b"HTTP/1.1 404 \r\nContent-Length: 3\r\n\r\nnah",
     "bare LF": b"HTTP/1.1 200 OK\nContent-Length: 2\n\nok",
-    "obs-fold": b"HTTP/1.1 200 OK\r\nX-Long: one\r\n  two\r\n\tthree\r\nContent-Length: 0\r\n\r\n",
-    "empty value and odd spacing": b"HTTP/1.1 200 OK\r\nX-E:\r\nX-S:\t a b \t\r\nContent-Length: 0\r\n\r\n",
-    "repeated headers": b"HTTP/1.1 200 OK\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\nContent-Length: 0\r\n\r\n",
-    "same content-length twice": b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok",
-    "content-length list": b"HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\n\r\nok",
+    "obs-fold": OK + b"X-Long: one\r\n  two\r\n\tthree\r\nContent-Length: 0\r\n\r\n",
+    "empty value and odd spacing": OK + b"X-E:\r\nX-S:\t a b \t\r\nContent-Length: 0\r\n\r\n",
+    "repeated headers": OK + b"Set-Cookie: a=1\r\nSet-Cookie: b=2\r\nContent-Length: 0\r\n\r\n",
+    "same content-length twice": OK + b"Content-Length: 2\r\nContent-Length: 2\r\n\r\nok",
+    "content-length list": OK + b"Content-Length: 2, 2\r\n\r\nok",
     "chunked wins over length": (
-        b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n"
+        OK + b"Content-Length: 99\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n"
     ),
     "204 has no body": b"HTTP/1.1 204 No Content\r\nX: y\r\n\r\n",
     "304 has no body": b"HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n",
-    "100 continue first": b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx",
-    "latin-1 value": b"HTTP/1.1 200 OK\r\nX-L: caf\xe9\r\nContent-Length: 0\r\n\r\n",
-    "empty chunked": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    "100 continue first": b"HTTP/1.1 100 Continue\r\n\r\n" + OK + b"Content-Length: 1\r\n\r\nx",
+    "latin-1 value": OK + b"X-L: caf\xe9\r\nContent-Length: 0\r\n\r\n",
+    "empty chunked": CH + b"\r\n0\r\n\r\n",
 }
 
 BAD = {
     "not http": b"ICY 200 OK\r\n\r\n",
     "status of two digits": b"HTTP/1.1 20 OK\r\n\r\n",
-    "space before colon": b"HTTP/1.1 200 OK\r\nX-A : 1\r\nContent-Length: 0\r\n\r\n",
-    "no colon": b"HTTP/1.1 200 OK\r\nNoColon\r\nContent-Length: 0\r\n\r\n",
-    "bad name": b"HTTP/1.1 200 OK\r\nX(A): 1\r\nContent-Length: 0\r\n\r\n",
-    "fold before any header": b"HTTP/1.1 200 OK\r\n  x\r\nContent-Length: 0\r\n\r\n",
-    "NUL in value": b"HTTP/1.1 200 OK\r\nX: a\x00b\r\nContent-Length: 0\r\n\r\n",
-    "CR in value": b"HTTP/1.1 200 OK\r\nX: a\rb\r\nContent-Length: 0\r\n\r\n",
-    "conflicting lengths": b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok!",
-    "negative length": b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
-    "gzip coding": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
-    "two TE headers": (
-        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
-    ),
-    "chunk size not hex": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
-    "chunk without CRLF": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nokXX0\r\n\r\n",
-    "short length body": b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",
-    "chunked cut off": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel",
-    "head cut off": b"HTTP/1.1 200 OK\r\nContent-Le",
-    "bad trailer": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nBad Trailer\r\n\r\n",
+    "space before colon": OK + b"X-A : 1\r\nContent-Length: 0\r\n\r\n",
+    "no colon": OK + b"NoColon\r\nContent-Length: 0\r\n\r\n",
+    "bad name": OK + b"X(A): 1\r\nContent-Length: 0\r\n\r\n",
+    "fold before any header": OK + b"  x\r\nContent-Length: 0\r\n\r\n",
+    "NUL in value": OK + b"X: a\x00b\r\nContent-Length: 0\r\n\r\n",
+    "CR in value": OK + b"X: a\rb\r\nContent-Length: 0\r\n\r\n",
+    "conflicting lengths": OK + b"Content-Length: 2\r\nContent-Length: 3\r\n\r\nok!",
+    "negative length": OK + b"Content-Length: -1\r\n\r\n",
+    "gzip coding": OK + b"Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+    "two TE headers": (CH + b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
+    "chunk size not hex": CH + b"\r\nzz\r\n",
+    "chunk without CRLF": CH + b"\r\n2\r\nokXX0\r\n\r\n",
+    "short length body": OK + b"Content-Length: 10\r\n\r\nshort",
+    "chunked cut off": CH + b"\r\n5\r\nhel",
+    "head cut off": OK + b"Content-Le",
+    "bad trailer": CH + b"\r\n0\r\nBad Trailer\r\n\r\n",
 }
 
 
@@ -229,7 +226,7 @@ def test_bytes_after_the_message_are_left_unused() -> None:
 
 def test_switching_protocols_leaves_the_rest() -> None:
     parser = ResponseParser()
-    events = parser.feed(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\x81\x02hi")
+    events = parser.feed(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: ws\r\n\r\n\x81\x02hi")
     assert [type(e) for e in events] == [ResponseHead, EndOfMessage]
     assert parser.unused == b"\x81\x02hi"
 
