@@ -13,8 +13,10 @@ Like a browser's ``EventSource`` it can reconnect: it waits the server's
 * :class:`SSEClient` -- ``async for arrival in SSEClient(url): ...``
 * :func:`record` -- read a whole stream into a :class:`Recording`.
 * :func:`fetch_blocking` -- the non-streaming style: one response at the end.
-* :func:`record_sync` / :func:`fetch_blocking_sync` -- the same from plain code
-  (or from a notebook cell that does not ``await``).
+
+The synchronous wrappers (:func:`~sse_lab.client.record_sync`...) live in
+:mod:`sse_lab.client.sync`; the HTTP/1.1 connection in
+:mod:`sse_lab.client.connection`.
 """
 
 from __future__ import annotations
@@ -23,38 +25,21 @@ import asyncio
 import contextlib
 import json
 import random
-import ssl
-import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
-from urllib.parse import quote, urlsplit
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
+from sse_lab.client.connection import HTTPError, Response, open_request
 from sse_lab.protocol import DONE, Event, EventParser
 from sse_lab.recording import Arrival, Recording
 
 __all__ = [
-    "HTTPError",
+    "STREAM_HEADERS",
     "SSEClient",
-    "fetch_blocking",
-    "fetch_blocking_sync",
-    "record",
-    "record_sync",
     "backoff_delay",
-    "run_sync",
+    "fetch_blocking",
+    "record",
 ]
-
-T = TypeVar("T")
-_CHUNK = 65536
-
-
-class HTTPError(Exception):
-    """The server answered with a status or content type that is not a stream."""
-
-    def __init__(self, status: int, reason: str, body: bytes = b"") -> None:
-        super().__init__(f"HTTP {status} {reason}".strip())
-        self.status = status
-        self.body = body
 
 
 def backoff_delay(
@@ -70,134 +55,8 @@ def backoff_delay(
     return (rng or random).uniform(0, ceiling)
 
 
-class _Response:
-    """One HTTP/1.1 response being read: status, headers, then body bytes."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader = reader
-        self.writer = writer
-        self.status = 0
-        self.reason = ""
-        self.headers: dict[str, str] = {}
-        self.header_bytes = 0
-        self.wire_bytes = 0  # body bytes incl. chunked framing
-        self._chunked = False
-        self._remaining: int | None = None  # Content-Length left, None = until close
-        self._chunk_left = 0
-        self._buf = b""
-        self._eof = False
-
-    async def read_head(self) -> None:
-        head = await self.reader.readuntil(b"\r\n\r\n")
-        self.header_bytes = len(head)
-        lines = head.decode("latin-1").split("\r\n")
-        parts = lines[0].split(" ", 2)
-        self.status = int(parts[1])
-        self.reason = parts[2] if len(parts) > 2 else ""
-        for line in lines[1:]:
-            if ":" in line:
-                k, v = line.split(":", 1)
-                self.headers[k.strip().title()] = v.strip()
-        te = self.headers.get("Transfer-Encoding", "").lower()
-        self._chunked = "chunked" in te
-        if not self._chunked and "Content-Length" in self.headers:
-            self._remaining = int(self.headers["Content-Length"])
-
-    async def read_some(self) -> bytes | None:
-        """The next piece of body as soon as it arrives; None at the end."""
-        while True:
-            if self._eof:
-                return None
-            if not self._chunked:
-                if self._remaining == 0:
-                    self._eof = True
-                    return None
-                n = _CHUNK if self._remaining is None else min(_CHUNK, self._remaining)
-                data = await self.reader.read(n)
-                if not data:
-                    self._eof = True
-                    return None
-                self.wire_bytes += len(data)
-                if self._remaining is not None:
-                    self._remaining -= len(data)
-                return data
-            out = self._decode_chunked()
-            if out:
-                return out
-            if self._eof:
-                return None
-            data = await self.reader.read(_CHUNK)
-            if not data:
-                self._eof = True
-                return None
-            self.wire_bytes += len(data)
-            self._buf += data
-
-    def _decode_chunked(self) -> bytes:
-        out = bytearray()
-        buf = self._buf
-        while buf:
-            if self._chunk_left > 0:
-                take = buf[: self._chunk_left]
-                out += take
-                buf = buf[len(take) :]
-                self._chunk_left -= len(take)
-                if self._chunk_left == 0:
-                    self._chunk_left = -2  # expect the CRLF after the data
-                continue
-            if self._chunk_left < 0:  # the CRLF after a chunk's data
-                if len(buf) < 2:
-                    break
-                buf = buf[2:]
-                self._chunk_left = 0
-                continue
-            nl = buf.find(b"\r\n")
-            if nl < 0:
-                break
-            size = int(buf[:nl].split(b";", 1)[0], 16)
-            buf = buf[nl + 2 :]
-            if size == 0:
-                self._eof = True
-                buf = b""
-                break
-            self._chunk_left = size
-        self._buf = buf
-        return bytes(out)
-
-    def close(self) -> None:
-        self.writer.close()
-
-
-async def _open(
-    url: str,
-    *,
-    method: str = "GET",
-    headers: dict[str, str] | None = None,
-    body: bytes | None = None,
-) -> _Response:
-    parts = urlsplit(url)
-    secure = parts.scheme == "https"
-    host = parts.hostname or "127.0.0.1"
-    port = parts.port or (443 if secure else 80)
-    ctx = ssl.create_default_context() if secure else None
-    reader, writer = await asyncio.open_connection(host, port, ssl=ctx, limit=2**20)
-    # Percent-encode what may not appear raw in a request line (spaces, CJK
-    # text in a prompt); already-encoded sequences and delimiters stay.
-    safe = "/?&=%+:@!$'()*,;~-._"
-    target = quote(parts.path or "/", safe=safe)
-    if parts.query:
-        target += "?" + quote(parts.query, safe=safe)
-    netloc = parts.netloc.rsplit("@", 1)[-1]
-    lines = [f"{method} {target} HTTP/1.1", f"Host: {netloc}"]
-    all_headers = {"Accept": "text/event-stream", "Cache-Control": "no-cache"}
-    all_headers.update(headers or {})
-    if body is not None:
-        all_headers.setdefault("Content-Length", str(len(body)))
-    all_headers.setdefault("Connection", "close")
-    lines += [f"{k}: {v}" for k, v in all_headers.items()]
-    writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body or b""))
-    await writer.drain()
-    return _Response(reader, writer)
+#: Request headers of a stream request, as ``EventSource`` sends them.
+STREAM_HEADERS: dict[str, str] = {"Accept": "text/event-stream", "Cache-Control": "no-cache"}
 
 
 class SSEClient:
@@ -252,7 +111,7 @@ class SSEClient:
             self.parser.last_event_id = last_event_id
         self.recording = Recording(url=url, transport="sse")
         self._rng = random.Random(seed)
-        self._response: _Response | None = None
+        self._response: Response | None = None
         self._closed = False
         self._t0: float | None = None
 
@@ -309,12 +168,13 @@ class SSEClient:
 
     async def _one_connection(self) -> AsyncIterator[Arrival]:
         rec = self.recording
-        headers = dict(self.headers)
+        headers = {**STREAM_HEADERS, **self.headers}
         if self.parser.last_event_id:
             headers["Last-Event-ID"] = self.parser.last_event_id
         rec.requests += 1
         resp = await asyncio.wait_for(
-            _open(self.url, method=self.method, headers=headers, body=self.body), self.timeout
+            open_request(self.url, method=self.method, headers=headers, body=self.body),
+            self.timeout,
         )
         self._response = resp
         try:
@@ -328,8 +188,8 @@ class SSEClient:
                 body = b""
                 if resp.status != 204:
                     try:
-                        body = await asyncio.wait_for(resp.reader.read(_CHUNK), 1.0)
-                    except (asyncio.TimeoutError, OSError):
+                        body = await asyncio.wait_for(resp.read_some(), 1.0) or b""
+                    except (asyncio.TimeoutError, OSError, ValueError):
                         pass
                 self._closed = True
                 raise HTTPError(resp.status, resp.reason or ctype, body)
@@ -392,7 +252,8 @@ async def fetch_blocking(url: str, *, timeout: float = 60.0) -> Recording:
     rec = Recording(url=url, transport="blocking")
     t0 = time.perf_counter()
     rec.requests = 1
-    resp = await asyncio.wait_for(_open(url, headers={"Accept": "application/json"}), timeout)
+    headers = {**STREAM_HEADERS, "Accept": "application/json"}
+    resp = await asyncio.wait_for(open_request(url, headers=headers), timeout)
     try:
         await asyncio.wait_for(resp.read_head(), timeout)
         rec.connect_time = time.perf_counter() - t0
@@ -417,39 +278,3 @@ async def fetch_blocking(url: str, *, timeout: float = 60.0) -> Recording:
     finally:
         resp.close()
     return rec
-
-
-def run_sync(factory: Callable[[], Awaitable[T]]) -> T:
-    """Run a coroutine to completion from synchronous code.
-
-    Inside a running event loop (a notebook cell) it runs on a fresh loop in
-    a helper thread, so it never tries to re-enter the busy loop.
-    """
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(factory())  # type: ignore[arg-type]
-    box: dict[str, Any] = {}
-
-    def worker() -> None:
-        try:
-            box["value"] = asyncio.run(factory())  # type: ignore[arg-type]
-        except BaseException as exc:
-            box["error"] = exc
-
-    thread = threading.Thread(target=worker, name="sse_lab-sync-client", daemon=True)
-    thread.start()
-    thread.join()
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
-
-
-def record_sync(url: str, **options: Any) -> Recording:
-    """:func:`record` for synchronous code (scripts, blocking notebook cells)."""
-    return run_sync(lambda: record(url, **options))
-
-
-def fetch_blocking_sync(url: str, **options: Any) -> Recording:
-    """:func:`fetch_blocking` for synchronous code."""
-    return run_sync(lambda: fetch_blocking(url, **options))

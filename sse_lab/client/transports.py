@@ -16,9 +16,10 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-import tornado.websocket
-
-from sse_lab.client.sse import HTTPError, _Response, record, run_sync
+from sse_lab.client.connection import Connection, HTTPError
+from sse_lab.client.sse import record
+from sse_lab.client.sync import run_sync
+from sse_lab.client.websocket import WebSocket
 from sse_lab.protocol import DONE, Event
 from sse_lab.recording import (
     Arrival,
@@ -56,86 +57,6 @@ def _query(prompt: str, seed: int, speed: float, cadence: str | None, **more: An
     return urlencode(params)
 
 
-class _KeepAliveConnection:
-    """Sequential HTTP/1.1 GETs over one kept-alive connection, bytes counted.
-
-    Reuses :class:`sse_lab.client._Response` to read each answer, so the
-    header and body byte counts are those of the raw wire (chunked framing
-    included). Reconnects when the server closes the connection.
-    """
-
-    def __init__(self, base_url: str) -> None:
-        parts = urlsplit(base_url)
-        if parts.scheme not in ("http", "https"):
-            raise ValueError(f"an http(s) URL is needed, got {base_url!r}")
-        self.secure = parts.scheme == "https"
-        self.host = parts.hostname or "127.0.0.1"
-        self.port = parts.port or (443 if self.secure else 80)
-        self.netloc = parts.netloc.rsplit("@", 1)[-1]
-        self.bytes_sent = 0
-        self.connections = 0
-        self._reader: asyncio.StreamReader | None = None
-        self._writer: asyncio.StreamWriter | None = None
-        self._used = False
-
-    async def get(self, target: str, timeout: float) -> tuple[_Response, bytes]:
-        """GET ``target`` (path and query); return the response and its body."""
-        head = (
-            f"GET {target} HTTP/1.1\r\nHost: {self.netloc}\r\nAccept: application/json\r\n\r\n"
-        ).encode("latin-1")
-        for attempt in range(2):
-            if self._writer is None:
-                ssl_ctx: Any = None
-                if self.secure:
-                    import ssl
-
-                    ssl_ctx = ssl.create_default_context()
-                self._reader, self._writer = await asyncio.wait_for(
-                    asyncio.open_connection(self.host, self.port, ssl=ssl_ctx, limit=2**20),
-                    timeout,
-                )
-                self.connections += 1
-                self._used = False
-            assert self._reader is not None and self._writer is not None
-            reused = self._used
-            self._used = True
-            resp = _Response(self._reader, self._writer)
-            try:
-                self._writer.write(head)
-                await self._writer.drain()
-                self.bytes_sent += len(head)
-                await asyncio.wait_for(resp.read_head(), timeout)
-            except (OSError, asyncio.IncompleteReadError):
-                self.close()
-                if reused and attempt == 0:
-                    continue  # the server closed an idle kept-alive connection
-                raise
-            body = b""
-            try:
-                while True:
-                    data = await asyncio.wait_for(resp.read_some(), timeout)
-                    if data is None:
-                        break
-                    body += data
-            except BaseException:
-                self.close()
-                raise
-            keep = (
-                resp.headers.get("Connection", "").lower() != "close"
-                and "Content-Length" in resp.headers
-                and "chunked" not in resp.headers.get("Transfer-Encoding", "").lower()
-            )
-            if not keep:
-                self.close()
-            return resp, body
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def close(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-        self._reader = self._writer = None
-
-
 async def _record_polling(
     base_url: str,
     path: str,
@@ -153,7 +74,7 @@ async def _record_polling(
     sid = secrets.token_hex(8)
     first_target = f"{path}?{_query(prompt, seed, speed, cadence, after=-1, sid=sid)}"
     rec = WireRecording(url=base + first_target, transport=transport, bytes_sent=0)
-    conn = _KeepAliveConnection(base)
+    conn = Connection(base)
     t0 = time.perf_counter()
     after = -1
     empty = 0
@@ -166,7 +87,8 @@ async def _record_polling(
                 break
             target = f"{path}?{_query(prompt, seed, speed, cadence, after=after, sid=sid)}"
             rec.requests += 1
-            resp, body = await conn.get(target, timeout)
+            resp = await conn.get(target, headers={"Accept": "application/json"}, timeout=timeout)
+            body = resp.body or b""
             t = time.perf_counter() - t0
             rec.header_bytes += resp.header_bytes
             rec.bytes_received += resp.header_bytes + resp.wire_bytes
@@ -293,39 +215,6 @@ def _ws_url(url: str) -> str:
     return urlunsplit((scheme, parts.netloc, path, parts.query, ""))
 
 
-class _SocketCounter:
-    """Counts the bytes an IOStream reads and writes from now on.
-
-    Wraps the stream's ``read_from_fd``/``write_to_fd`` (the two calls every
-    byte passes through) on this one stream object.
-    """
-
-    def __init__(self, stream: Any) -> None:
-        self.received = 0
-        self.sent = 0
-        read, write = stream.read_from_fd, stream.write_to_fd
-
-        def read_from_fd(buf: Any) -> int | None:
-            n = read(buf)
-            if n:
-                self.received += n
-            return n
-
-        def write_to_fd(data: memoryview) -> int:
-            n = write(data)
-            self.sent += n
-            return n
-
-        stream.read_from_fd = read_from_fd
-        stream.write_to_fd = write_to_fd
-
-
-def _head_size(start_line: str, headers: Any) -> int:
-    """Bytes of an HTTP/1.1 head as Tornado writes it: lines, CRLFs, blank line."""
-    lines = [start_line] + [f"{k}: {v}" for k, v in headers.get_all()]
-    return sum(len(line.encode("latin-1")) + 2 for line in lines) + 2
-
-
 async def record_websocket(
     url: str,
     *,
@@ -353,9 +242,8 @@ async def record_websocket(
         101, ``requests`` 1 (the upgrade). ``bytes_received`` is the upgrade
         response head plus every byte read from the socket afterwards (frames
         with their 2-10 byte headers, the server's close frame); ``bytes_sent``
-        the upgrade request head plus the masked client frames. Both heads are
-        measured from the header lines Tornado wrote and parsed (the bytes
-        after the upgrade are counted on the socket itself).
+        the upgrade request head plus the masked client frames. Every count
+        is of the bytes actually written to and read from the socket.
     """
     ws_url = _ws_url(url)
     rec = WireRecording(url=ws_url, transport="websocket", requests=1)
@@ -364,17 +252,12 @@ async def record_websocket(
     def elapsed() -> float:
         return time.perf_counter() - t0
 
-    conn = await asyncio.wait_for(tornado.websocket.websocket_connect(ws_url), timeout)
-    assert conn.protocol is not None
-    counter = _SocketCounter(conn.protocol.stream)
+    conn = await WebSocket.connect(ws_url, timeout=timeout)
     rec.connect_time = elapsed()
-    rec.status = 101
-    rec.headers = dict(conn.headers)
-    request = conn.request
-    parts = urlsplit(request.url)
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    request_head = _head_size(f"GET {target} HTTP/1.1", request.headers)
-    response_head = _head_size("HTTP/1.1 101 Switching Protocols", conn.headers)
+    rec.status = conn.status
+    rec.headers = conn.headers
+    request_head = conn.request_head_bytes
+    response_head = conn.response_head_bytes
     rec.header_bytes = response_head
     message: dict[str, Any] = {"prompt": prompt, "seed": seed, "speed": speed}
     if cadence is not None:
@@ -386,9 +269,9 @@ async def record_websocket(
     n = 0
     closed = False
     try:
-        await conn.write_message(_dumps(message))
+        await conn.send_text(_dumps(message))
         while True:
-            raw = await asyncio.wait_for(conn.read_message(), timeout)
+            raw = await asyncio.wait_for(conn.receive(), timeout)
             t = elapsed()
             if raw is None:
                 closed = True
@@ -413,15 +296,16 @@ async def record_websocket(
     finally:
         rec.end_time = elapsed()
         if not closed:
-            conn.close(1000)
+            await conn.close(1000)
             # Read to the end: the server's close frame (and any message still
             # in flight) reached this client too and counts as received.
             try:
                 await asyncio.wait_for(_drain(conn), 2.0)
             except asyncio.TimeoutError:  # pragma: no cover - a stuck peer
                 pass
-        rec.bytes_received = response_head + counter.received
-        rec.bytes_sent = request_head + counter.sent
+        conn.abort()
+        rec.bytes_received = response_head + conn.bytes_received
+        rec.bytes_sent = request_head + conn.bytes_sent
         rec.extra.update(
             {
                 "upgrade_request_bytes": request_head,
@@ -432,8 +316,8 @@ async def record_websocket(
     return rec
 
 
-async def _drain(conn: Any) -> None:
-    while await conn.read_message() is not None:
+async def _drain(conn: WebSocket) -> None:
+    while await conn.receive() is not None:
         pass
 
 

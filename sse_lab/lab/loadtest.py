@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from sse_lab.client import HTTPError, SSEClient
+from sse_lab.client import STREAM_HEADERS, HTTPError, SSEClient, open_request
 from sse_lab.lab.monitor import Monitor
 from sse_lab.metrics import percentile
 from sse_lab.recording import Recording
@@ -203,24 +203,17 @@ class LoadResult:
 
 
 async def _get_json(url: str, timeout: float = 5.0) -> dict[str, Any]:
-    """GET a small JSON document over a plain asyncio connection."""
-    parts = urlsplit(url)
-    host = parts.hostname or "127.0.0.1"
-    port = parts.port or 80
-    reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+    """GET a small JSON document (the server's ``/stats``)."""
+    resp = await asyncio.wait_for(
+        open_request(url, headers={"Accept": "application/json"}), timeout
+    )
     try:
-        path = parts.path + (f"?{parts.query}" if parts.query else "")
-        writer.write(
-            f"GET {path} HTTP/1.1\r\nHost: {parts.netloc}\r\nConnection: close\r\n\r\n".encode()
-        )
-        await writer.drain()
-        raw = await asyncio.wait_for(reader.read(), timeout)
+        await asyncio.wait_for(resp.read_head(), timeout)
+        body = await asyncio.wait_for(resp.read_all(), timeout)
     finally:
-        writer.close()
-    head, _, body = raw.partition(b"\r\n\r\n")
-    status = int(head.split(b" ", 2)[1])
-    if status != 200:
-        raise HTTPError(status, "stats", body)
+        resp.close()
+    if resp.status != 200:
+        raise HTTPError(resp.status, "stats", body)
     return json.loads(body.decode("utf-8"))
 
 
@@ -400,10 +393,8 @@ async def read_raw(url: str, duration: float, *, headers: dict[str, str] | None 
     heartbeats), ``retry:`` lines, blank lines. Stops early when the server
     ends the response.
     """
-    from sse_lab.client.sse import _open  # the measuring client's raw HTTP/1.1 reader
-
     out = bytearray()
-    resp = await _open(url, headers=headers)
+    resp = await open_request(url, headers={**STREAM_HEADERS, **(headers or {})})
     try:
         deadline = time.perf_counter() + duration
         await asyncio.wait_for(resp.read_head(), duration)

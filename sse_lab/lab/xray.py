@@ -47,7 +47,6 @@ decompresses the body (``zlib.decompressobj(16 + MAX_WBITS)``) before the
 :class:`~sse_lab.protocol.EventParser` sees it.
 """
 
-
 from __future__ import annotations
 
 import asyncio
@@ -58,8 +57,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from sse_lab.client import HTTPError, run_sync
-from sse_lab.client.sse import _open
+from sse_lab.client import STREAM_HEADERS, HTTPError, open_request, run_sync
 from sse_lab.model import Plan, SimulatedLLM
 from sse_lab.protocol import DONE, EventParser
 from sse_lab.recording import Arrival, Recording, WireRecording
@@ -102,11 +100,11 @@ async def record_stream(
         HTTPError: The answer is not a ``200`` event stream.
     """
     rec = WireRecording(url=url, transport="sse", requests=1)
-    all_headers = dict(headers or {})
+    all_headers = {**STREAM_HEADERS, **(headers or {})}
     if accept_gzip:
         all_headers.setdefault("Accept-Encoding", "gzip")
     t0 = time.perf_counter()
-    resp = await asyncio.wait_for(_open(url, headers=all_headers), timeout)
+    resp = await asyncio.wait_for(open_request(url, headers=all_headers), timeout)
     decoded = reads = 0
     try:
         await asyncio.wait_for(resp.read_head(), timeout)

@@ -1,7 +1,9 @@
 """A reverse proxy that buffers like nginx with ``proxy_buffering on``.
 
 Relays the upstream body in blocks of ``buffer_size`` bytes; ``0`` relays every
-chunk at once (``proxy_buffering off``).
+chunk at once (``proxy_buffering off``). The upstream is read with Tornado's
+``AsyncHTTPClient`` (``header_callback`` for the head, ``streaming_callback``
+for each body piece as it arrives); this module keeps only the relaying.
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ from typing import Any
 import tornado.httpserver
 import tornado.netutil
 import tornado.web
+from tornado import httputil
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 from tornado.iostream import StreamClosedError
 from tornado.log import app_log
 
-from sse_lab.client.sse import _open
 from sse_lab.server.threaded import ThreadedServer
 
 __all__ = ["BufferingProxy", "start_buffering_proxy"]
@@ -49,13 +52,16 @@ _FORWARDED_REQUEST_HEADERS = (
 )
 
 
+class _ClientGone(Exception):
+    """Raised inside the streaming callback to make Tornado drop the upstream."""
+
+
 class _ProxyHandler(tornado.web.RequestHandler):
     """Relay one GET to the upstream, holding the body back in blocks."""
 
     def initialize(self, proxy: BufferingProxy) -> None:
         self.proxy = proxy
         self._task: asyncio.Task[None] | None = None
-        self._upstream: Any = None
         self._gone = False
 
     def compute_etag(self) -> None:
@@ -68,9 +74,11 @@ class _ProxyHandler(tornado.web.RequestHandler):
         proxy._tasks.add(self._task)
         try:
             await self._task
-        except (asyncio.CancelledError, StreamClosedError):
+        except (asyncio.CancelledError, StreamClosedError, _ClientGone):
             pass
-        except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+        except (OSError, HTTPClientError) as exc:
+            # Connection refused, reset, timed out: a gateway error if the
+            # client has not seen a head yet, else cut the relayed body short.
             if not self._headers_written and not self._gone:
                 self.send_error(502, reason=f"Bad Gateway: {type(exc).__name__}")
             else:
@@ -79,9 +87,8 @@ class _ProxyHandler(tornado.web.RequestHandler):
             app_log.exception("proxy relay failed")
             self.request.connection.close()
         finally:
+            self._gone = True  # the next upstream bytes abort the fetch
             proxy._tasks.discard(self._task)
-            if self._upstream is not None:
-                self._upstream.close()
 
     async def _relay(self) -> None:
         proxy = self.proxy
@@ -92,37 +99,84 @@ class _ProxyHandler(tornado.web.RequestHandler):
         }
         if "Accept" not in headers:
             headers["Accept"] = "*/*"
-        upstream = await _open(proxy.upstream_url + self.request.uri, headers=headers)
-        self._upstream = upstream
-        await upstream.read_head()
-        self.set_status(upstream.status, upstream.reason or None)
-        self.clear_header("Content-Type")
-        for name, value in upstream.headers.items():
-            if name not in _HOP_BY_HOP:
-                self.set_header(name, value)
+        # The head and each body piece arrive through callbacks; a queue hands
+        # them to this coroutine, which does the (awaited) writes to the client.
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        head: dict[str, Any] = {}
+
+        def on_header(line: str) -> None:
+            if line.startswith("HTTP/"):
+                start = httputil.parse_response_start_line(line.strip())
+                head.update(code=start.code, reason=start.reason, headers=httputil.HTTPHeaders())
+            elif line.strip():
+                head["headers"].parse_line(line)
+            elif head.get("code", 0) >= 200:  # the blank line ends a final head
+                queue.put_nowait(("head", head.copy()))
+
+        def on_chunk(chunk: bytes) -> None:
+            if self._gone:
+                raise _ClientGone()  # Tornado closes the upstream connection
+            queue.put_nowait(("data", chunk))
+
+        request = HTTPRequest(
+            proxy.upstream_url + self.request.uri,
+            headers=headers,
+            header_callback=on_header,
+            streaming_callback=on_chunk,
+            decompress_response=False,  # relay the bytes as they are
+            follow_redirects=False,
+            connect_timeout=proxy.connect_timeout,
+            request_timeout=proxy.request_timeout,
+        )
+        client = AsyncHTTPClient(force_instance=True)
+        fetch = asyncio.ensure_future(client.fetch(request, raise_error=False))
+        fetch.add_done_callback(lambda _: queue.put_nowait(("end", None)))
+        try:
+            await self._forward(queue)
+            await fetch  # raises the upstream's connection error, if any
+        finally:
+            if not fetch.done():
+                # The client left: Tornado drops the upstream at its next bytes.
+                fetch.add_done_callback(lambda f: f.cancelled() or f.exception())
+                fetch.add_done_callback(lambda _: client.close())
+            else:
+                client.close()
+
+    async def _forward(self, queue: asyncio.Queue[Any]) -> None:
+        """The lesson: pass the head on at once, hold the body back in blocks."""
+        proxy = self.proxy
         size = proxy.buffer_size
-        if proxy.honor_x_accel_buffering and (
-            upstream.headers.get("X-Accel-Buffering", "").lower() == "no"
-        ):
-            size = 0
-        # nginx sends the response head at once, then buffers the body.
-        await self.flush()
         held = bytearray()
         while True:
-            data = await upstream.read_some()
-            if data is None:
+            kind, item = await queue.get()
+            if kind == "end":
                 break
+            if kind == "head":
+                self.set_status(item["code"], item["reason"] or None)
+                self.clear_header("Content-Type")
+                for name, value in item["headers"].get_all():
+                    if name not in _HOP_BY_HOP:
+                        self.add_header(name, value)
+                if proxy.honor_x_accel_buffering and (
+                    item["headers"].get("X-Accel-Buffering", "").lower() == "no"
+                ):
+                    size = 0
+                # nginx sends the response head at once, then buffers the body.
+                await self.flush()
+                continue
             if size <= 0:
-                self.write(data)
+                self.write(item)
                 proxy.blocks_sent += 1
                 await self.flush()
                 continue
-            held += data
+            held += item
             while len(held) >= size:
                 self.write(bytes(held[:size]))
                 del held[:size]
                 proxy.blocks_sent += 1
                 await self.flush()
+        if not self._headers_written:
+            return  # no head came: the fetch failed (awaited by the caller)
         if held:
             self.write(bytes(held))
             proxy.blocks_sent += 1
@@ -143,7 +197,8 @@ class BufferingProxy(ThreadedServer):
     body in blocks of ``buffer_size`` bytes (the remainder when the upstream
     ends); ``buffer_size=0`` relays each piece as it comes. The upstream is
     read as a stream, never whole; a client that leaves closes the upstream
-    connection too (so the lab server stops generating).
+    connection too, when the upstream's next bytes arrive (so the lab server
+    stops generating).
 
     Runs its own Tornado server on its own event loop in a daemon thread.
     Works as a context manager (stops on exit).
@@ -157,6 +212,8 @@ class BufferingProxy(ThreadedServer):
             point here is to show a proxy that buffers anyway (nginx with
             ``proxy_ignore_headers X-Accel-Buffering``, or another proxy).
         requests, blocks_sent: Counters (requests relayed, writes to clients).
+        connect_timeout, request_timeout: Seconds to reach the upstream, and
+            for a whole relayed response (a stream longer than that is cut).
     """
 
     thread_name = "sse_lab-proxy"
@@ -177,6 +234,8 @@ class BufferingProxy(ThreadedServer):
         self.honor_x_accel_buffering = honor_x_accel_buffering
         self.requests = 0
         self.blocks_sent = 0
+        self.connect_timeout = 10.0
+        self.request_timeout = 3600.0
         self._tasks: set[asyncio.Task[None]] = set()
 
     def __repr__(self) -> str:
