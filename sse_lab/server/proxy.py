@@ -3,22 +3,22 @@
 Relays the upstream body in blocks of ``buffer_size`` bytes; ``0`` relays every
 chunk at once (``proxy_buffering off``). The upstream is read with Tornado's
 ``AsyncHTTPClient`` (``header_callback`` for the head, ``streaming_callback``
-for each body piece as it arrives); this module keeps only the relaying.
+for each body piece as it arrives: :mod:`sse_lab.server.fetch`); this module
+keeps only the relaying.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import tornado.httpserver
 import tornado.netutil
 import tornado.web
-from tornado import httputil
-from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
+from tornado.httpclient import HTTPRequest
 from tornado.iostream import StreamClosedError
 from tornado.log import app_log
 
+from sse_lab.server.fetch import FetchFailed, StreamedFetch
 from sse_lab.server.threaded import ThreadedServer
 
 __all__ = ["BufferingProxy", "start_buffering_proxy"]
@@ -52,10 +52,6 @@ _FORWARDED_REQUEST_HEADERS = (
 )
 
 
-class _ClientGone(Exception):
-    """Raised inside the streaming callback to make Tornado drop the upstream."""
-
-
 class _ProxyHandler(tornado.web.RequestHandler):
     """Relay one GET to the upstream, holding the body back in blocks."""
 
@@ -74,20 +70,20 @@ class _ProxyHandler(tornado.web.RequestHandler):
         proxy._tasks.add(self._task)
         try:
             await self._task
-        except (asyncio.CancelledError, StreamClosedError, _ClientGone):
+        except (asyncio.CancelledError, StreamClosedError):
             pass
-        except (OSError, HTTPClientError) as exc:
+        except (FetchFailed, asyncio.TimeoutError) as exc:
             # Connection refused, reset, timed out: a gateway error if the
             # client has not seen a head yet, else cut the relayed body short.
             if not self._headers_written and not self._gone:
-                self.send_error(502, reason=f"Bad Gateway: {type(exc).__name__}")
+                why = type(exc.__cause__ or exc).__name__
+                self.send_error(502, reason=f"Bad Gateway: {why}")
             else:
                 self.request.connection.close()
         except Exception:  # pragma: no cover - a bug, not a network event
             app_log.exception("proxy relay failed")
             self.request.connection.close()
         finally:
-            self._gone = True  # the next upstream bytes abort the fetch
             proxy._tasks.discard(self._task)
 
     async def _relay(self) -> None:
@@ -99,84 +95,51 @@ class _ProxyHandler(tornado.web.RequestHandler):
         }
         if "Accept" not in headers:
             headers["Accept"] = "*/*"
-        # The head and each body piece arrive through callbacks; a queue hands
-        # them to this coroutine, which does the (awaited) writes to the client.
-        queue: asyncio.Queue[Any] = asyncio.Queue()
-        head: dict[str, Any] = {}
-
-        def on_header(line: str) -> None:
-            if line.startswith("HTTP/"):
-                start = httputil.parse_response_start_line(line.strip())
-                head.update(code=start.code, reason=start.reason, headers=httputil.HTTPHeaders())
-            elif line.strip():
-                head["headers"].parse_line(line)
-            elif head.get("code", 0) >= 200:  # the blank line ends a final head
-                queue.put_nowait(("head", head.copy()))
-
-        def on_chunk(chunk: bytes) -> None:
-            if self._gone:
-                raise _ClientGone()  # Tornado closes the upstream connection
-            queue.put_nowait(("data", chunk))
-
-        request = HTTPRequest(
-            proxy.upstream_url + self.request.uri,
-            headers=headers,
-            header_callback=on_header,
-            streaming_callback=on_chunk,
-            decompress_response=False,  # relay the bytes as they are
-            follow_redirects=False,
-            connect_timeout=proxy.connect_timeout,
-            request_timeout=proxy.request_timeout,
+        fetch = StreamedFetch(
+            HTTPRequest(
+                proxy.upstream_url + self.request.uri,
+                headers=headers,
+                decompress_response=False,  # relay the bytes as they are
+                follow_redirects=False,
+                connect_timeout=proxy.connect_timeout,
+                request_timeout=proxy.request_timeout,
+            ),
+            idle_timeout=proxy.request_timeout,
         )
-        client = AsyncHTTPClient(force_instance=True)
-        fetch = asyncio.ensure_future(client.fetch(request, raise_error=False))
-        fetch.add_done_callback(lambda _: queue.put_nowait(("end", None)))
         try:
-            await self._forward(queue)
-            await fetch  # raises the upstream's connection error, if any
+            await self._forward(fetch)
         finally:
-            if not fetch.done():
-                # The client left: Tornado drops the upstream at its next bytes.
-                fetch.add_done_callback(lambda f: f.cancelled() or f.exception())
-                fetch.add_done_callback(lambda _: client.close())
-            else:
-                client.close()
+            fetch.close()  # a client that left: the upstream sees it leave too
 
-    async def _forward(self, queue: asyncio.Queue[Any]) -> None:
+    async def _forward(self, fetch: StreamedFetch) -> None:
         """The lesson: pass the head on at once, hold the body back in blocks."""
         proxy = self.proxy
+        head = await fetch.head()
+        self.set_status(head.code, head.reason or None)
+        self.clear_header("Content-Type")
+        for name, value in head.headers.get_all():
+            if name not in _HOP_BY_HOP:
+                self.add_header(name, value)
         size = proxy.buffer_size
+        if proxy.honor_x_accel_buffering and (
+            head.headers.get("X-Accel-Buffering", "").lower() == "no"
+        ):
+            size = 0
+        # nginx sends the response head at once, then buffers the body.
+        await self.flush()
         held = bytearray()
-        while True:
-            kind, item = await queue.get()
-            if kind == "end":
-                break
-            if kind == "head":
-                self.set_status(item["code"], item["reason"] or None)
-                self.clear_header("Content-Type")
-                for name, value in item["headers"].get_all():
-                    if name not in _HOP_BY_HOP:
-                        self.add_header(name, value)
-                if proxy.honor_x_accel_buffering and (
-                    item["headers"].get("X-Accel-Buffering", "").lower() == "no"
-                ):
-                    size = 0
-                # nginx sends the response head at once, then buffers the body.
-                await self.flush()
-                continue
+        async for data in fetch.body():
             if size <= 0:
-                self.write(item)
+                self.write(data)
                 proxy.blocks_sent += 1
                 await self.flush()
                 continue
-            held += item
+            held += data
             while len(held) >= size:
                 self.write(bytes(held[:size]))
                 del held[:size]
                 proxy.blocks_sent += 1
                 await self.flush()
-        if not self._headers_written:
-            return  # no head came: the fetch failed (awaited by the caller)
         if held:
             self.write(bytes(held))
             proxy.blocks_sent += 1
@@ -197,8 +160,7 @@ class BufferingProxy(ThreadedServer):
     body in blocks of ``buffer_size`` bytes (the remainder when the upstream
     ends); ``buffer_size=0`` relays each piece as it comes. The upstream is
     read as a stream, never whole; a client that leaves closes the upstream
-    connection too, when the upstream's next bytes arrive (so the lab server
-    stops generating).
+    connection too (so the lab server stops generating).
 
     Runs its own Tornado server on its own event loop in a daemon thread.
     Works as a context manager (stops on exit).
@@ -289,4 +251,3 @@ def start_buffering_proxy(
 
 
 # -- measuring ------------------------------------------------------------------------
-

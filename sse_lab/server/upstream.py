@@ -10,20 +10,21 @@ own). The environment is read at every request, so a notebook cell can set
 or clear it (``os.environ[...] = ...``) while the server runs.
 
 How it works: one ``POST {base}/chat/completions`` with ``"stream": true``
-over a Tornado ``IOStream`` (plain HTTP/1.1, TLS for ``https``), the body's
-chunked framing undone here, and the event stream decoded by
+through Tornado's ``AsyncHTTPClient`` (HTTP/1.1, TLS for ``https``, gzip
+undone; see :mod:`sse_lab.server.fetch`), each body piece handed over as it
+arrives, and the event stream decoded by
 :class:`sse_lab.protocol.EventParser`, the same decoder the notebooks teach.
-Everything is pull-driven: the next bytes are read only when the previous
-token has been handed on, so a slow ``/chat`` reader slows the upstream read
-too, and when the ``/chat`` client leaves the upstream connection is closed
-at once, which tells the model server to stop generating.
+A slow ``/chat`` reader slows the upstream read (a few pieces are read
+ahead), and when the ``/chat`` client leaves the upstream connection is
+closed (at once, or when its next bytes arrive), which tells the model
+server to stop generating.
 
 Resuming (``Last-Event-ID: k``) re-runs the request with the same ``seed`` and
 skips the first ``k + 1`` tokens. That gives the exact rest of the answer for
 a deterministic upstream (the lab's own ``/v1``); a real model may word its
 second attempt differently, so the joined text can then be inconsistent.
 
-Not supported: HTTP proxies (``HTTPS_PROXY``), compressed responses, HTTP/2.
+Not supported: HTTP proxies (``HTTPS_PROXY``), HTTP/2.
 """
 
 from __future__ import annotations
@@ -31,19 +32,17 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import ssl
 from collections.abc import AsyncIterator, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from tornado import httputil
-from tornado.iostream import IOStream, StreamClosedError
-from tornado.tcpclient import TCPClient
+from tornado.httpclient import HTTPClientError, HTTPRequest
 
 from sse_lab.model import Token
 from sse_lab.protocol import DONE, EventParser
+from sse_lab.server.fetch import FetchFailed, StreamedFetch
 
 __all__ = [
     "ENV_API_KEY",
@@ -61,9 +60,8 @@ ENV_MODEL = "SSE_LAB_UPSTREAM_MODEL"
 #: lab's own ``/v1`` answers to any name; a real provider needs a real one).
 DEFAULT_MODEL = "sse-lab-sim"
 
-_MAX_HEAD = 64 * 1024
-_MAX_CHUNK = 16 * 2**20
-_READ = 65536
+# An error answer's body is read up to this many bytes for its message.
+_MAX_ERROR_BODY = 64 * 1024
 
 
 class UpstreamError(Exception):
@@ -93,6 +91,8 @@ class UpstreamModel:
         connect_timeout: Seconds to open the connection (and TLS).
         idle_timeout: Seconds without a byte from the upstream before giving up
             (covers a long prefill too).
+        request_timeout: Seconds for the whole answer (Tornado's
+            ``request_timeout``): no relay runs for ever.
     """
 
     base_url: str
@@ -101,6 +101,7 @@ class UpstreamModel:
     speed: float | None = None
     connect_timeout: float = 10.0
     idle_timeout: float = 120.0
+    request_timeout: float = 3600.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> UpstreamModel | None:
@@ -157,20 +158,17 @@ class UpstreamModel:
         return "".join([t.text async for t in self.stream(prompt, seed)])
 
     # -- the HTTP exchange -----------------------------------------------------
-    def _headers(self, body: bytes, netloc: str) -> list[tuple[str, str]]:
-        headers = [
-            ("Host", netloc),
-            ("Content-Type", "application/json"),
-            ("Accept", "text/event-stream"),
-            ("Content-Length", str(len(body))),
-            ("Connection", "close"),
-            ("User-Agent", "sse_lab-upstream"),
-        ]
+    def _headers(self) -> dict[str, str]:
+        headers = {
+            "Content-Type": "application/json",
+            "Accept": "text/event-stream",
+            "User-Agent": "sse_lab-upstream",
+        }
         if self.api_key:
-            headers.append(("Authorization", f"Bearer {self.api_key}"))
+            headers["Authorization"] = f"Bearer {self.api_key}"
         if self.speed is not None:
-            headers.append(("X-SSE-Lab-Speed", repr(float(self.speed))))
-        for name, value in headers:
+            headers["X-SSE-Lab-Speed"] = repr(float(self.speed))
+        for name, value in headers.items():
             if "\r" in value or "\n" in value:
                 raise UpstreamError(f"{name} must not contain a line break")
         return headers
@@ -180,35 +178,34 @@ class UpstreamModel:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise UpstreamError(f"{ENV_BASE_URL} must be an http(s) URL, got {self.base_url!r}")
-        secure = parts.scheme == "https"
-        port = parts.port or (443 if secure else 80)
-        netloc = parts.netloc.rsplit("@", 1)[-1]
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         body = json.dumps(self.request_body(prompt, seed)).encode()
-        head = f"POST {target} HTTP/1.1\r\n" + "".join(
-            f"{k}: {v}\r\n" for k, v in self._headers(body, netloc)
+        fetch = StreamedFetch(
+            HTTPRequest(
+                url,
+                method="POST",
+                headers=self._headers(),
+                body=body,
+                follow_redirects=False,
+                connect_timeout=self.connect_timeout,
+                request_timeout=self.request_timeout,
+            ),
+            self.idle_timeout,
         )
-        client = TCPClient()
-        stream: IOStream | None = None
         try:
             try:
-                stream = await asyncio.wait_for(
-                    client.connect(
-                        parts.hostname,
-                        port,
-                        ssl_options=ssl.create_default_context() if secure else None,
-                    ),
-                    self.connect_timeout,
-                )
-                await stream.write(head.encode("latin-1") + b"\r\n" + body)
-                code, reason, headers = await self._read_head(stream)
-            except (OSError, StreamClosedError, asyncio.TimeoutError) as exc:
-                why = _why(exc)
+                head = await fetch.head()
+            except asyncio.TimeoutError:
+                raise UpstreamError(
+                    f"the upstream model sent nothing for {self.idle_timeout:g} s"
+                ) from None
+            except FetchFailed as exc:
+                why = _why(exc.__cause__ or exc)
                 raise UpstreamError(f"cannot reach the upstream model at {url}: {why}") from None
-            async with aclosing(self._body(stream, headers)) as body_chunks:
-                if not 200 <= code < 300:
-                    raise UpstreamError(await self._error_text(code, reason, body_chunks), code)
-                ctype = headers.get("Content-Type", "").split(";")[0].strip().lower()
+            async with aclosing(self._body(fetch)) as body_chunks:
+                if not 200 <= head.code < 300:
+                    message = await _error_text(head.code, head.reason, body_chunks)
+                    raise UpstreamError(message, head.code)
+                ctype = head.headers.get("Content-Type", "").split(";")[0].strip().lower()
                 if ctype == "application/json":
                     # The server ignored "stream": true; relay the whole answer.
                     data = b"".join([c async for c in body_chunks])
@@ -230,82 +227,41 @@ class UpstreamModel:
                         if text:
                             yield text
         finally:
-            if stream is not None:
-                stream.close()
-            client.close()
+            fetch.close()
 
-    async def _read(self, fut: Any) -> bytes:
+    async def _body(self, fetch: StreamedFetch) -> AsyncIterator[bytes]:
         try:
-            return await asyncio.wait_for(fut, self.idle_timeout)
+            async for piece in fetch.body():
+                yield piece
         except asyncio.TimeoutError:
             raise UpstreamError(
                 f"the upstream model sent nothing for {self.idle_timeout:g} s"
             ) from None
-
-    async def _read_head(self, stream: IOStream) -> tuple[int, str, httputil.HTTPHeaders]:
-        while True:
-            raw = await self._read(stream.read_until(b"\r\n\r\n", max_bytes=_MAX_HEAD))
-            first, _, rest = raw.decode("latin-1").partition("\r\n")
-            try:
-                start = httputil.parse_response_start_line(first)
-            except httputil.HTTPInputError:
-                raise UpstreamError(f"the upstream did not answer HTTP: {first[:80]!r}") from None
-            if not 100 <= start.code < 200:  # skip "100 Continue" and friends
-                return start.code, start.reason, httputil.HTTPHeaders.parse(rest)
-
-    async def _body(self, stream: IOStream, headers: httputil.HTTPHeaders) -> AsyncIterator[bytes]:
-        """The response body as it arrives, with HTTP/1.1 framing removed."""
-        try:
-            if "chunked" in headers.get("Transfer-Encoding", "").lower():
-                while True:
-                    line = await self._read(stream.read_until(b"\r\n", max_bytes=1024))
-                    try:
-                        size = int(line.split(b";", 1)[0].strip(), 16)
-                    except ValueError:
-                        raise UpstreamError("the upstream sent a malformed chunk") from None
-                    if size == 0:
-                        return  # trailers, if any, are not needed
-                    if size > _MAX_CHUNK:
-                        raise UpstreamError("the upstream sent an oversized chunk")
-                    data = await self._read(stream.read_bytes(size + 2))
-                    yield data[:-2]
-            elif "Content-Length" in headers:
-                left = int(headers["Content-Length"])
-                while left > 0:
-                    data = await self._read(stream.read_bytes(min(left, _READ), partial=True))
-                    left -= len(data)
-                    yield data
-            else:  # the body runs until the connection closes
-                while True:
-                    try:
-                        data = await self._read(stream.read_bytes(_READ, partial=True))
-                    except StreamClosedError:
-                        return
-                    yield data
-        except StreamClosedError:
+        except FetchFailed:
             raise UpstreamError("the upstream closed the connection mid-answer") from None
 
-    async def _error_text(self, code: int, reason: str, chunks: AsyncIterator[bytes]) -> str:
-        data = b""
-        try:
-            async for chunk in chunks:
-                data += chunk
-                if len(data) >= _MAX_HEAD:
-                    break
-        except UpstreamError:
-            pass
-        text = data.decode("utf-8", "replace").strip()
-        try:
-            message = _error_message(json.loads(text))
-        except (ValueError, AttributeError):
-            message = text[:300] or reason
-        return f"upstream answered HTTP {code} {reason}: {message}".rstrip(": ")
+
+async def _error_text(code: int, reason: str, chunks: AsyncIterator[bytes]) -> str:
+    data = b""
+    try:
+        async for chunk in chunks:
+            data += chunk
+            if len(data) >= _MAX_ERROR_BODY:
+                break
+    except UpstreamError:
+        pass
+    text = data.decode("utf-8", "replace").strip()
+    try:
+        message = _error_message(json.loads(text))
+    except (ValueError, AttributeError):
+        message = text[:300] or reason
+    return f"upstream answered HTTP {code} {reason}: {message}".rstrip(": ")
 
 
 def _why(exc: BaseException) -> str:
-    if isinstance(exc, StreamClosedError) and exc.real_error is not None:
-        exc = exc.real_error
-    if isinstance(exc, asyncio.TimeoutError):
+    if isinstance(exc, asyncio.TimeoutError) or (
+        isinstance(exc, HTTPClientError) and "timeout" in str(exc).lower()
+    ):
         return "timed out"
     return f"{type(exc).__name__}: {exc}".rstrip(": ")
 
