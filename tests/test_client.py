@@ -16,13 +16,17 @@ import pytest
 from httpx_sse import connect_sse
 
 from sse_lab.client import (
+    Connection,
     HTTPError,
     SSEClient,
     backoff_delay,
     fetch_blocking_sync,
+    open_request,
     record,
     record_sync,
+    run_sync,
 )
+from sse_lab.http1 import ProtocolError
 from sse_lab.metrics import summarize
 from sse_lab.model import SimulatedLLM
 from sse_lab.server import SSEHandler
@@ -169,3 +173,114 @@ def test_byte_count_is_settled_when_record_returns(server) -> None:
 
 def test_backoff_never_overflows() -> None:
     assert 0 <= backoff_delay(5000, cap=5.0) <= 5.0
+
+
+# -- the connection under every measuring client (sse_lab.client.connection) ------------
+
+
+class RawServer:
+    """A real TCP server that answers each request with scripted byte pieces."""
+
+    def __init__(self, answers: list[list[bytes]], close_after: bool = False) -> None:
+        self.answers = answers
+        self.close_after = close_after
+        self.requests: list[bytes] = []
+        self.connections = 0
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            while self.answers:
+                head = await reader.readuntil(b"\r\n\r\n")
+                self.requests.append(head)
+                for piece in self.answers.pop(0):
+                    writer.write(piece)
+                    await writer.drain()
+                    await asyncio.sleep(0.01)  # separate socket reads, as on a network
+                if self.close_after:
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+
+async def with_raw_server(raw: RawServer, body) -> object:
+    srv = await asyncio.start_server(raw.handle, "127.0.0.1", 0)
+    port = srv.sockets[0].getsockname()[1]
+    try:
+        return await body(f"http://127.0.0.1:{port}")
+    finally:
+        srv.close()
+        await srv.wait_closed()
+
+
+CHUNKED = [
+    b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Enc",
+    b"oding: chunked\r\n\r\n",
+    b"d;ext=1\r\ndata: hello\n\n\r\n",
+    b"e\r\ndata: wor",
+    b"ld!\n\n\r\n0\r\nX-Trailer: t\r\n\r\n",
+]
+
+
+def test_response_counts_every_byte_of_a_chunked_answer() -> None:
+    raw = RawServer([CHUNKED])
+
+    async def go(url: str) -> tuple:
+        resp = await open_request(url + "/s", headers={"Accept": "text/event-stream"})
+        await resp.read_head()
+        pieces = []
+        while (piece := await resp.read_some()) is not None:
+            pieces.append(piece)
+        resp.close()
+        return resp, pieces
+
+    resp, pieces = asyncio.run(with_raw_server(raw, go))
+    wire = b"".join(CHUNKED)
+    assert b"".join(pieces) == b"data: hello\n\ndata: world!\n\n"
+    assert len(pieces) >= 2  # handed on as they arrived, not at the end
+    assert resp.header_bytes == wire.index(b"\r\n\r\n") + 4
+    assert resp.header_bytes + resp.wire_bytes == len(wire)
+    assert resp.payload_bytes == 27 and resp.framing_bytes == resp.wire_bytes - 27
+    assert resp.complete and not resp.truncated
+    assert raw.requests[0].startswith(b"GET /s HTTP/1.1\r\nHost: 127.0.0.1:")
+    assert resp.request_bytes == len(raw.requests[0])
+
+
+def test_a_stream_cut_off_mid_chunk_ends_marked_truncated() -> None:
+    raw = RawServer([CHUNKED[:3] + [b"ff\r\npartial"]], close_after=True)
+
+    async def go(url: str):
+        resp = await open_request(url)
+        await resp.read_head()
+        body = await resp.read_all()
+        return resp, body
+
+    resp, body = asyncio.run(with_raw_server(raw, go))
+    assert body == b"data: hello\n\npartial" and resp.truncated and not resp.complete
+
+
+def test_connection_keeps_alive_and_reopens_when_the_server_closed() -> None:
+    ok = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+    chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+    closing = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 3\r\n\r\nbye"
+    raw = RawServer([[ok], [chunked[:30], chunked[30:]], [closing], [ok]])
+
+    async def go(url: str):
+        conn = Connection(url)
+        bodies = [(await conn.get(f"/{i}", timeout=5)).body for i in range(4)]
+        conn.close()
+        return conn, bodies
+
+    conn, bodies = asyncio.run(with_raw_server(raw, go))
+    assert bodies == [b"ok", b"abc", b"bye", b"ok"]
+    assert conn.connections == raw.connections == 2  # the third answer said "close"
+    assert conn.bytes_sent == sum(len(r) for r in raw.requests)
+
+
+def test_request_heads_refuse_injected_lines(server) -> None:
+    with pytest.raises(ProtocolError):
+        run_sync(lambda: open_request(server.url + "/chat", headers={"X": "1\r\nEvil: 2"}))
+    with pytest.raises(ProtocolError):
+        run_sync(lambda: open_request("ftp://example.org/"))
