@@ -241,13 +241,17 @@ def _joined(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
     return out
 
 
-def _split_lines(buf: bytes) -> tuple[list[bytes], int] | None:
-    """The lines of a head in ``buf`` and the bytes it took, or None if incomplete."""
+def _split_lines(buf: bytes, start: int = 0) -> tuple[list[bytes], int] | None:
+    """The lines of a head in ``buf`` and the bytes it took, or None if incomplete.
+
+    ``start``: where to begin looking for the blank line (bytes before it were
+    searched already), so a head fed byte by byte is not rescanned each time.
+    """
     if buf[:1] == b"\n":
         return [], 1
     if buf[:2] == b"\r\n":
         return [], 2
-    match = _BLANK_LINE.search(buf)
+    match = _BLANK_LINE.search(buf, start)
     if match is None:
         return None
     text = buf[: match.start()]
@@ -272,6 +276,7 @@ class HeadParser:
         self.max_headers = max_headers
         self.unused = b""
         self._buf = bytearray()
+        self._searched = 0
 
     def feed(self, data: bytes) -> ResponseHead | None:
         """Add bytes; return the :class:`ResponseHead` once it is complete.
@@ -281,8 +286,10 @@ class HeadParser:
             LimitExceeded: The head is too long or has too many headers.
         """
         self._buf += data
-        found = _split_lines(bytes(self._buf))
+        # The blank line ("\n\r\n" at most 3 bytes) may straddle two feeds.
+        found = _split_lines(bytes(self._buf), max(0, self._searched - 2))
         if found is None:
+            self._searched = len(self._buf)
             if len(self._buf) > self.max_size:
                 raise LimitExceeded(f"response head longer than {self.max_size} bytes")
             return None
