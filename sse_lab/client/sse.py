@@ -2,9 +2,9 @@
 
 It speaks HTTP/1.1 over raw asyncio streams through
 :mod:`sse_lab.client.connection` and the lab's own codec :mod:`sse_lab.http1`
-(no HTTP library in between), so it sees exactly what crossed the wire: the time the connection opened, the
-time the first body byte arrived, every chunk, and the byte count including
-headers and chunked framing. Events are decoded by
+(no HTTP library in between), so it sees exactly what crossed the wire: the
+time the connection opened, the time the first body byte arrived, every
+chunk, and the byte count including headers and chunked framing. Events are decoded by
 :class:`sse_lab.protocol.EventParser`, the same decoder the notebooks teach.
 
 Like a browser's ``EventSource`` it can reconnect: it waits the server's
