@@ -58,6 +58,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from sse_lab.client import STREAM_HEADERS, HTTPError, open_request, run_sync
+from sse_lab.lab.plots import emit_vs_receive
 from sse_lab.model import Plan, SimulatedLLM
 from sse_lab.protocol import DONE, EventParser
 from sse_lab.recording import Arrival, Recording, WireRecording
@@ -91,7 +92,7 @@ async def record_stream(
     compressed stream is measured as a browser would see it.
 
     Returns:
-        A :class:`~sse_lab.transports.WireRecording`: ``bytes_received`` counts
+        A :class:`~sse_lab.recording.WireRecording`: ``bytes_received`` counts
         every byte received (head, chunked framing, compressed body);
         ``extra`` holds ``content_encoding``, ``decoded_bytes`` (the body
         after decompression) and ``reads`` (socket reads that carried body).
@@ -182,8 +183,6 @@ class BufferingXRay:
 
     def plot(self, names: Sequence[str] | None = None, ax: Any = None) -> Figure:
         """The emit-vs-receive chart of the chosen paths (all by default)."""
-        from sse_lab.lab.plots import emit_vs_receive
-
         fig = None
         for name in names or list(self.recordings):
             fig = emit_vs_receive(
