@@ -191,15 +191,6 @@ def test_router_rules_can_be_reordered_and_read() -> None:
     assert ti.handler_names(app, "/y"), "route_first removed an unrelated rule"
 
 
-def test_iostream_fd_methods_the_websocket_byte_counter_wraps() -> None:
-    """``sse_lab.client.transports`` counts WebSocket bytes by wrapping these two."""
-    for name in ("read_from_fd", "write_to_fd"):
-        method = getattr(IOStream, name, None)
-        assert callable(method), _missing("IOStream", name, "the byte counter wraps it")
-        params = list(inspect.signature(method).parameters)
-        assert len(params) == 2, _missing("IOStream", name, f"signature is now {params}")
-
-
 def test_http1_connection_close_is_public() -> None:
     assert callable(getattr(HTTP1Connection, "close", None)), _missing(
         "HTTP1Connection", "close", "close_connection() calls it"
