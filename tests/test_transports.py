@@ -15,7 +15,7 @@ import pytest
 import tornado.websocket
 from conftest import wait_until
 
-from sse_lab.client import record_sync, run_sync
+from sse_lab.client import HTTPError, record_sync, run_sync
 from sse_lab.client.transports import (
     compare_transports_sync,
     comparison_rows,
@@ -23,6 +23,7 @@ from sse_lab.client.transports import (
     record_poll,
     record_websocket,
 )
+from sse_lab.client.websocket import WebSocket
 from sse_lab.model import SimulatedLLM
 from sse_lab.protocol import DONE
 from sse_lab.recording import Recording, WireRecording, bytes_per_token, total_bytes_received
@@ -343,3 +344,46 @@ def test_poll_clients_record_by_themselves(server) -> None:
     # Tokens arrive in batches, one per poll.
     assert len(set(poll.token_times)) <= poll.requests
     assert poll.extra["empty_responses"] >= 0
+
+
+# -- the client's own WebSocket (sse_lab.client.websocket) -----------------------------
+
+
+class PingThenClose(tornado.websocket.WebSocketHandler):
+    """Pings, waits for the pong, says so, then closes with a code of its own."""
+
+    def open(self) -> None:
+        self.ping(b"p")
+
+    def on_pong(self, data: bytes) -> None:
+        self.write_message(f"pong {data.decode()}; " + "x" * 200)  # a 16-bit length
+
+    def on_message(self, message: str | bytes) -> None:
+        self.close(4000, "bye")
+
+
+def test_websocket_client_pongs_and_counts_every_frame(server) -> None:
+    url = server.add_handler(r"/ws-ping-test", PingThenClose)
+
+    async def scenario() -> tuple:
+        conn = await WebSocket.connect(url, timeout=5)
+        first = await asyncio.wait_for(conn.receive(), 5)
+        await conn.send_text("close please")
+        end = await asyncio.wait_for(conn.receive(), 5)
+        return conn, first, end
+
+    conn, first, end = run_sync(scenario)
+    assert first == "pong p; " + "x" * 200 and end is None
+    assert (conn.status, conn.close_code, conn.close_reason) == (101, 4000, "bye")
+    assert conn.headers["Upgrade"].lower() == "websocket"
+    # Server frames: ping (2 + 1), text (4 + 208), close (2 + 2 + 3), unmasked.
+    assert conn.bytes_received == 3 + 212 + 7
+    # Client frames, masked: pong (6 + 1), text (6 + 12), close answer (6 + 2).
+    assert conn.bytes_sent == 7 + 18 + 8
+    assert conn.request_head_bytes > 100 and conn.response_head_bytes > 100
+
+
+def test_websocket_client_reports_a_refused_upgrade(server) -> None:
+    with pytest.raises(HTTPError) as err:
+        run_sync(lambda: WebSocket.connect(server.url + "/chat?prompt=hi", timeout=5))
+    assert err.value.status != 101
