@@ -473,26 +473,28 @@ def body_decoder(
         ProtocolError: A transfer coding other than ``chunked``, or a missing,
             malformed or conflicting ``Content-Length``.
     """
-    if request_method.upper() == "HEAD" or head.status < 200 or head.status in (204, 304):
-        return ContentLengthDecoder(0)
+    # The framing headers are checked even where they are not used (h11 does
+    # too): a malformed one means the peer cannot be trusted to frame at all.
     te = [v for k, v in head.raw_headers if k.lower() == "transfer-encoding"]
-    if te:
-        if len(te) > 1 or te[0].strip().lower() != "chunked":
-            raise ProtocolError(f"unsupported Transfer-Encoding {', '.join(te)!r}")
-        return ChunkedDecoder(max_headers=max_headers)
+    if te and (len(te) > 1 or te[0].strip().lower() != "chunked"):
+        raise ProtocolError(f"unsupported Transfer-Encoding {', '.join(te)!r}")
     lengths = {
         part.strip()
         for k, v in head.raw_headers
         if k.lower() == "content-length"
         for part in v.split(",")
     }
-    if not lengths:
-        return UntilCloseDecoder()
     if len(lengths) > 1:
         raise ProtocolError(f"conflicting Content-Length values {sorted(lengths)}")
-    (length,) = lengths
-    if not length.isascii() or not length.isdigit() or len(length) > 20:
+    length = lengths.pop() if lengths else None
+    if length is not None and not (length.isascii() and length.isdigit() and len(length) <= 20):
         raise ProtocolError(f"bad Content-Length {length!r}")
+    if request_method.upper() == "HEAD" or head.status < 200 or head.status in (204, 304):
+        return ContentLengthDecoder(0)
+    if te:
+        return ChunkedDecoder(max_headers=max_headers)
+    if length is None:
+        return UntilCloseDecoder()
     return ContentLengthDecoder(int(length))
 
 

@@ -336,3 +336,36 @@ def test_public_names_are_documented() -> None:
         obj = getattr(http1, name)
         if callable(obj):
             assert obj.__doc__, name
+
+
+@st.composite
+def odd_head(draw: st.DrawFn) -> bytes:
+    """Heads from tricky pieces: odd names, spacing, folds, lengths and codings."""
+    status = draw(
+        st.sampled_from([b"HTTP/1.1 200 OK", b"HTTP/1.0 200", b"HTTP/1.1 204 ", b"HTTP/1.1 99 x"])
+    )
+    names = st.sampled_from([b"X-A", b"Content-Length", b"Transfer-Encoding", b"X A", b"", b"\xe9"])
+    values = st.lists(
+        st.sampled_from(
+            [b"a", b" ", b"\t", b",", b"1", b"3", b"chunked", b"gzip", b"\x00", b"\xff"]
+        ),
+        max_size=4,
+    )
+    lines = [status]
+    for _ in range(draw(st.integers(0, 4))):
+        if draw(st.integers(0, 5)) == 0:
+            lines.append(b" " + b"".join(draw(values)))  # an obs-fold continuation
+        else:
+            lines.append(
+                draw(names) + draw(st.sampled_from([b":", b" :", b""])) + b"".join(draw(values))
+            )
+    end = draw(st.sampled_from([b"\r\n", b"\n"]))
+    body = draw(st.sampled_from([b"", b"abc", b"3\r\nabc\r\n0\r\n\r\n"]))
+    return end.join(lines) + end + end + body
+
+
+@settings(max_examples=400, deadline=None)
+@given(odd_head(), st.integers(1, 7))
+def test_odd_heads_are_judged_like_h11(data: bytes, step: int) -> None:
+    pieces = [data[i : i + step] for i in range(0, len(data), step)]
+    assert via_http1(pieces) == via_h11(pieces)
