@@ -34,6 +34,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from sse_lab.client import STREAM_HEADERS, HTTPError, SSEClient, open_request
+from sse_lab.http1 import build_request, split_url
 from sse_lab.lab.monitor import Monitor
 from sse_lab.metrics import percentile
 from sse_lab.recording import Recording
@@ -358,15 +359,13 @@ class FrozenReader:
     """
 
     def __init__(self, url: str, *, rcvbuf: int = 4096, headers: dict[str, str] | None = None):
-        parts = urlsplit(url)
+        origin = split_url(url)
         self.url = url
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-        self.sock.connect((parts.hostname or "127.0.0.1", parts.port or 80))
-        path = parts.path + (f"?{parts.query}" if parts.query else "")
-        lines = [f"GET {path} HTTP/1.1", f"Host: {parts.netloc}", "Accept: text/event-stream"]
-        lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
-        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+        self.sock.connect((origin.host, origin.port))
+        all_headers = {"Accept": "text/event-stream", **(headers or {})}
+        self.sock.sendall(build_request("GET", origin.target, origin.netloc, all_headers))
 
     @property
     def rcvbuf(self) -> int:
