@@ -41,6 +41,7 @@ __all__ = [
     "ContentLengthDecoder",
     "Data",
     "EndOfMessage",
+    "Event",
     "HeadParser",
     "IncompleteMessage",
     "LimitExceeded",
@@ -515,6 +516,7 @@ class EndOfMessage:
     trailers: tuple[tuple[str, str], ...] = ()
 
 
+#: What :meth:`ResponseParser.feed` returns: a head, a piece of body, or the end.
 Event = ResponseHead | Data | EndOfMessage
 
 
