@@ -64,8 +64,15 @@ def test_cors_only_for_configured_origins() -> None:
     with start_server(config=cfg) as srv:
         ok = raw_get("/sse?count=0", srv.port, "Origin: http://allowed.example\r\n", 0.5)
         bad = raw_get("/sse?count=0", srv.port, "Origin: http://evil.example\r\n", 0.5)
+        # Error answers too (so a page can read why), and every JSON endpoint.
+        err = raw_get("/chat?speed=fast", srv.port, "Origin: http://allowed.example\r\n", 0.5)
+        stats = raw_get("/stats", srv.port, "Origin: http://allowed.example\r\n", 0.5)
     assert b"Access-Control-Allow-Origin: http://allowed.example" in ok
     assert b"Access-Control-Allow-Origin" not in bad
+    assert err.startswith(b"HTTP/1.1 400")
+    assert b"Access-Control-Allow-Origin: http://allowed.example" in err
+    assert b"speed must be a number" in err
+    assert b"Access-Control-Allow-Origin: http://allowed.example" in stats
 
 
 def test_clock_endpoint_sends_count_times_then_done(server) -> None:

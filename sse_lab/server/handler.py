@@ -117,6 +117,7 @@ class SSEHandler(ContextHandler):
         self._task: asyncio.Task[None] | None = None
         self._iostream = connection_stream(self)
         self._unflushed = 0
+        self._headers_out = False
         self._flush_handle: asyncio.Handle | None = None
 
     # -- headers ---------------------------------------------------------------
@@ -240,7 +241,9 @@ class SSEHandler(ContextHandler):
         if (
             buffered is not None
             and self._unflushed + buffered < SEND_HIGH_WATER
-            and headers_written(self)  # the first block goes out (and is awaited) at once
+            # The first block goes out (and is awaited) at once. Once the
+            # headers are out they stay out: remember it, one call less per event.
+            and (self._headers_out or self._note_headers_out())
         ):
             if self._flush_handle is None:
                 self._flush_handle = asyncio.get_running_loop().call_soon(self._flush_soon)
@@ -254,6 +257,10 @@ class SSEHandler(ContextHandler):
             await self.flush()
         finally:
             self.flush_started = None
+
+    def _note_headers_out(self) -> bool:
+        self._headers_out = headers_written(self)
+        return self._headers_out
 
     def _flush_soon(self) -> None:
         self._flush_handle = None
