@@ -80,4 +80,4 @@ def test_ruff_is_clean() -> None:
 def test_protocol_is_sans_io() -> None:
     src = (ROOT / "sse_lab" / "protocol.py").read_text()
     imports = set(re.findall(r"^(?:from|import) ([\w.]+)", src, re.M))
-    assert imports <= {"__future__", "codecs", "re", "dataclasses"}, imports
+    assert imports <= {"__future__", "codecs", "re", "dataclasses", "typing"}, imports
