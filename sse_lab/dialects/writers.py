@@ -447,7 +447,7 @@ class ResponsesWriter(Writer):
         s = self.script
         return {
             "input_tokens": s.prompt_tokens,
-            "input_tokens_details": {"cached_tokens": 0},
+            "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
             "output_tokens": s.output_tokens,
             "output_tokens_details": {"reasoning_tokens": s.reasoning_tokens},
             "total_tokens": s.prompt_tokens + s.output_tokens,
