@@ -302,9 +302,13 @@ class ResponsesWriter(Writer):
         tool_choice: Any = "auto",
         background: bool = False,
         max_output_tokens: int | None = None,
+        summary: bool = True,
+        reasoning: dict[str, Any] | None = None,
         **kw: Any,
     ) -> None:
         super().__init__(script, **kw)
+        self.reasoning = reasoning or {"effort": None, "summary": None}
+        self.summary = summary  # stream a reasoning summary, or only spend the time
         self.seq = 0
         self.tools = tools or []
         self.tool_choice = tool_choice
@@ -334,7 +338,7 @@ class ResponsesWriter(Writer):
             "output": list(self.output),
             "parallel_tool_calls": True,
             "previous_response_id": None,
-            "reasoning": {"effort": None, "summary": None},
+            "reasoning": self.reasoning,
             "store": True,
             "temperature": 1.0,
             "text": {"format": {"type": "text"}},
@@ -370,7 +374,9 @@ class ResponsesWriter(Writer):
             return []
         where = {"item_id": item["id"], "output_index": self._index}
         frames = []
-        if item["type"] == "reasoning":
+        if item["type"] == "reasoning" and not self.summary:
+            pass  # hidden reasoning: the item carries no summary
+        elif item["type"] == "reasoning":
             part = {"type": "summary_text", "text": item["_text"]}
             frames += [
                 self._event("response.reasoning_summary_text.done",
@@ -406,12 +412,15 @@ class ResponsesWriter(Writer):
         if self._item is None or self._item["type"] != "reasoning":
             item = {"id": "rs_" + _hex("rs|" + self.id), "type": "reasoning", "summary": []}
             frames = self._open("reasoning", item)
-            frames.append(self._event("response.reasoning_summary_part.added", {
-                "item_id": item["id"], "output_index": self._index, "summary_index": 0,
-                "part": {"type": "summary_text", "text": ""}}))
             item["_text"] = ""
+            if self.summary:
+                frames.append(self._event("response.reasoning_summary_part.added", {
+                    "item_id": item["id"], "output_index": self._index, "summary_index": 0,
+                    "part": {"type": "summary_text", "text": ""}}))
         assert self._item is not None
         self._item["_text"] += step.text
+        if not self.summary:
+            return frames
         return [*frames, self._event("response.reasoning_summary_text.delta", {
             "item_id": self._item["id"], "output_index": self._index, "summary_index": 0,
             "delta": step.text})]

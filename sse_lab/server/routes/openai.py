@@ -82,6 +82,7 @@ __all__ = [
     "fault_step",
     "play",
     "send_frames",
+    "write_api_error",
     "routes",
 ]
 
@@ -396,7 +397,8 @@ async def play(
     await emit(writer.finish())
 
 
-def _write_api_error(handler: tornado.web.RequestHandler, status: int, kwargs: Any) -> None:
+def write_api_error(handler: tornado.web.RequestHandler, status: int, kwargs: Any) -> None:
+    """``write_error`` body in OpenAI's shape: ``{"error": {message, type, param, code}}``."""
     exc = kwargs.get("exc_info", (None, None, None))[1]
     if isinstance(exc, APIError):
         error = {"message": exc.message, "type": exc.type, "param": exc.param, "code": exc.code}
@@ -420,7 +422,7 @@ class ChatCompletionsHandler(SSEHandler):
     model: SimulatedLLM
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
-        _write_api_error(self, status_code, kwargs)
+        write_api_error(self, status_code, kwargs)
 
     def options(self) -> None:
         """CORS preflight (browsers send one before a JSON ``POST``)."""
@@ -511,7 +513,7 @@ class ModelsHandler(ContextHandler):
         super().set_default_headers()
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
-        _write_api_error(self, status_code, kwargs)
+        write_api_error(self, status_code, kwargs)
 
     def get(self, model_id: str | None = None) -> None:
         if model_id is None:
