@@ -38,6 +38,7 @@ import json
 import math
 import secrets
 import time
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -58,7 +59,7 @@ from sse_lab.server.routes.openai import (
     write_api_error,
 )
 
-__all__ = ["ResponsesRequest", "ResponseStore", "parse_responses_request", "routes",
+__all__ = ["ResponsesRequest", "ResponseStore", "parse_responses_request", "routes", "store_for",
            "MAX_STORED", "TTL"]
 
 #: Background responses kept at most, and seconds each is kept after it ends.
@@ -325,12 +326,9 @@ class ResponsesHandler(SSEHandler):
     SUPPORTED_METHODS = ("POST",)  # type: ignore[assignment]
     store: ResponseStore
 
-    def initialize(  # type: ignore[override]
-        self, context: ServerContext, store: ResponseStore | None = None
-    ) -> None:
+    def initialize(self, context: ServerContext) -> None:
         super().initialize(context)
-        assert store is not None
-        self.store = store
+        self.store = store_for(context)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         write_api_error(self, status_code, kwargs)
@@ -419,12 +417,9 @@ class ResponseHandler(SSEHandler):
     SUPPORTED_METHODS = ("GET", "POST")  # type: ignore[assignment]
     store: ResponseStore
 
-    def initialize(  # type: ignore[override]
-        self, context: ServerContext, store: ResponseStore | None = None
-    ) -> None:
+    def initialize(self, context: ServerContext) -> None:
         super().initialize(context)
-        assert store is not None
-        self.store = store
+        self.store = store_for(context)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         write_api_error(self, status_code, kwargs)
@@ -464,10 +459,21 @@ class ResponseHandler(SSEHandler):
         self.finish(json.dumps(run.snapshot, ensure_ascii=False))
 
 
+#: One store per server; it goes away with the server's context.
+_STORES: weakref.WeakKeyDictionary[ServerContext, ResponseStore] = weakref.WeakKeyDictionary()
+
+
+def store_for(context: ServerContext) -> ResponseStore:
+    """The background-response store of the server that owns ``context``."""
+    store = _STORES.get(context)
+    if store is None:
+        store = _STORES[context] = ResponseStore()
+    return store
+
+
 def routes(context: ServerContext) -> list[tuple[Any, ...]]:
-    """Tornado routes this module adds to the lab server (one store per server)."""
-    store = ResponseStore()
-    kw = {"context": context, "store": store}
+    """Tornado routes this module adds to the lab server."""
+    kw = {"context": context}
     return [
         (r"/v1/responses", ResponsesHandler, kw),
         (r"/v1/responses/([A-Za-z0-9_]+)(?:/(cancel))?", ResponseHandler, kw),
