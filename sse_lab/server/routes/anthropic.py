@@ -288,6 +288,7 @@ class MessagesHandler(SSEHandler):
                                created=int(time.time()))
 
     async def stream(self) -> None:
+        self.retry_pending = None  # no retry: line, as Anthropic sends none
         await play(lambda frames: send_frames(self, frames), self._writer(), self.script,
                    fail_after=fault_step(self.fault, self.script),
                    ping_every=self.req.ping_interval)

@@ -454,6 +454,7 @@ class ChatCompletionsHandler(SSEHandler):
 
     # -- stream: true -------------------------------------------------------------
     async def stream(self) -> None:
+        self.retry_pending = None  # no retry: line, as OpenAI sends none (a POST cannot resume)
         script = self.req.script(self.model)
         writer = ChatWriter(script, include_usage=self.req.include_usage, model=self.req.model,
                             response_id=self.completion_id, created=self.created)

@@ -373,6 +373,7 @@ class ResponsesHandler(SSEHandler):
         self.finish(json.dumps(obj, ensure_ascii=False))
 
     async def stream(self) -> None:
+        self.retry_pending = None  # no retry: line; resuming is starting_after's job
         if self.run is not None:
             await follow(self, self.run, -1)
         else:
@@ -446,6 +447,7 @@ class ResponseHandler(SSEHandler):
         await super().get()
 
     async def stream(self) -> None:
+        self.retry_pending = None
         await follow(self, self.run, self.after)
 
     async def post(self, rid: str, action: str | None = None) -> None:
