@@ -59,8 +59,17 @@ from sse_lab.server.routes.openai import (
     write_api_error,
 )
 
-__all__ = ["ResponsesRequest", "ResponseStore", "parse_responses_request", "routes", "store_for",
-           "MAX_STORED", "TTL"]
+__all__ = [
+    "MAX_STORED",
+    "TTL",
+    "ResponseStore",
+    "ResponsesRequest",
+    "Run",
+    "follow",
+    "parse_responses_request",
+    "routes",
+    "store_for",
+]
 
 #: Background responses kept at most, and seconds each is kept after it ends.
 MAX_STORED = 64
