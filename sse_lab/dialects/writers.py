@@ -133,6 +133,7 @@ class ChatWriter(Writer):
         self._role_sent = False
 
     def chunk(self, delta: dict[str, Any] | None, finish: str | None = None) -> Frame:
+        """One ``chat.completion.chunk`` (``delta=None``: the usage chunk's empty choices)."""
         obj: dict[str, Any] = {
             "id": self.id,
             "object": "chat.completion.chunk",
@@ -177,6 +178,7 @@ class ChatWriter(Writer):
         return [self.chunk({"tool_calls": [fragment]})]
 
     def usage(self) -> dict[str, Any]:
+        """Chat Completions ``usage`` for the whole turn."""
         s = self.script
         return {
             "prompt_tokens": s.prompt_tokens,
@@ -453,6 +455,7 @@ class ResponsesWriter(Writer):
             "item_id": self._item["id"], "output_index": self._index, "delta": step.text})]
 
     def usage(self) -> dict[str, Any]:
+        """Responses ``usage`` for the whole turn."""
         s = self.script
         return {
             "input_tokens": s.prompt_tokens,

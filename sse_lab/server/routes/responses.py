@@ -101,6 +101,7 @@ class ResponsesRequest:
                          max_tokens=self.max_output_tokens, prompt_tokens=self.prompt_tokens)
 
     def writer(self, script: Script, response_id: str) -> ResponsesWriter:
+        """The Responses writer for ``script``, echoing this request's settings."""
         reasoning = self.reasoning or {"effort": None, "summary": None}
         return ResponsesWriter(
             script, model=self.model, response_id=response_id, created=int(time.time()),
@@ -281,6 +282,7 @@ class Run:
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def emit(self, frames: list[Frame]) -> None:
+        """Append frames to the log and wake the readers following it."""
         for event, data in frames:
             self.frames.append((event, data))
             if event in ("response.created", "response.in_progress", "response.completed",
@@ -290,6 +292,7 @@ class Run:
         self.changed = asyncio.Event()
 
     def end(self) -> None:
+        """Mark the response ended (its TTL starts now) and wake the readers."""
         self.done = True
         self.ended = time.monotonic()
         self.changed.set()
@@ -322,6 +325,7 @@ class ResponseStore:
         self.runs[run.id] = run
 
     def get(self, rid: str) -> Run:
+        """The stored response ``rid``, or a 404 :class:`APIError`."""
         self.sweep()
         run = self.runs.get(rid)
         if run is None:
