@@ -13,7 +13,15 @@ from collections.abc import Callable
 from typing import Any
 
 from sse_lab.server.context import ServerContext
-from sse_lab.server.routes import breakers, broadcast, chat, openai, transports
+from sse_lab.server.routes import (
+    anthropic,
+    breakers,
+    broadcast,
+    chat,
+    openai,
+    responses,
+    transports,
+)
 
 __all__ = ["RouteFamily", "ROUTE_FAMILIES", "TEACHING_FAMILIES", "all_routes"]
 
@@ -26,6 +34,8 @@ ROUTE_FAMILIES: tuple[RouteFamily, ...] = (
     transports.routes,
     broadcast.routes,
     openai.routes,
+    anthropic.routes,
+    responses.routes,
 )
 
 #: Mounted only with ``ServerConfig(teaching_routes=True)``: what breaks streaming.

@@ -29,6 +29,24 @@ back. ``max_tokens`` / ``max_completion_tokens`` cut the answer with
 usage-only last chunk, as OpenAI does. ``GET /v1/models`` lists
 ``sse-lab-sim``.
 
+**Tool calls.** With ``tools`` in the request the simulated model calls every
+offered function whose name appears in the prompt (``tool_choice``
+``"required"`` or a named function forces a call, ``"none"`` forbids it;
+``parallel_tool_calls: false`` keeps only the first), as
+:mod:`sse_lab.dialects.turn` plans it. The stream then carries
+``delta.tool_calls`` exactly as OpenAI sends them: the first fragment of each
+call has ``index``, ``id``, ``type`` and ``function.name`` with empty
+``arguments``; later fragments carry pieces of the arguments cut anywhere
+(mid-key, mid-string, inside a ``\\uXXXX`` escape), joined by ``index``; the
+last chunk says ``finish_reason: "tool_calls"``. A request whose last message
+is a ``tool`` result gets a text answer.
+
+Lab fault switch: the header ``X-SSE-Lab-Fault: overloaded; after=N`` breaks
+the stream after ``N`` steps with the dialect's in-stream error (here an
+``{"error": ...}`` chunk, inside the HTTP 200); ``X-SSE-Lab-Fault:
+rate_limit`` answers 429 before streaming. Bodies over :data:`MAX_BODY`
+bytes get 413.
+
 This API always serves the simulated model, even when ``/chat`` relays an
 upstream (:mod:`sse_lab.server.upstream`): pointing the upstream at the lab's own
 ``/v1`` is therefore safe, not a loop.
@@ -46,17 +64,33 @@ from typing import Any
 
 import tornado.web
 
+from sse_lab.dialects import Script, ToolSpec, plan_turn
+from sse_lab.dialects.writers import ChatWriter, Frame, Writer
 from sse_lab.model import SimulatedLLM, tokenize
-from sse_lab.protocol import DONE
 from sse_lab.server.context import ServerContext
 from sse_lab.server.handler import ContextHandler, SSEHandler
 from sse_lab.server.tornado_internals import reason, response_header
 
-__all__ = ["MODEL_ID", "ChatRequest", "APIError", "parse_chat_request", "routes"]
+__all__ = [
+    "MODEL_ID",
+    "MAX_BODY",
+    "ChatRequest",
+    "APIError",
+    "Fault",
+    "parse_chat_request",
+    "parse_fault",
+    "fault_step",
+    "play",
+    "send_frames",
+    "write_api_error",
+    "routes",
+]
 
 #: The model id ``GET /v1/models`` lists (any name is accepted in requests).
 MODEL_ID = "sse-lab-sim"
 _CREATED = 1_700_000_000  # a fixed "created" for the model listing
+#: Largest request body the dialect endpoints accept (bigger gets 413).
+MAX_BODY = 1024 * 1024
 _ALLOW_HEADERS = "Authorization, Content-Type, X-SSE-Lab-Speed, OpenAI-Organization"
 
 
@@ -92,6 +126,9 @@ class ChatRequest:
         speed: Delay divisor, or ``None`` for the server's model default.
         max_tokens: Cut the answer after this many tokens, or ``None``.
         include_usage: ``stream_options.include_usage``.
+        tools: The functions offered (name and JSON-schema parameters).
+        tool_choice: ``"auto"``, ``"none"``, ``"required"`` or a function name.
+        parallel_tool_calls: ``False`` keeps at most one call.
     """
 
     model: str
@@ -102,6 +139,68 @@ class ChatRequest:
     speed: float | None = None
     max_tokens: int | None = None
     include_usage: bool = False
+    tools: tuple[ToolSpec, ...] = ()
+    tool_choice: str = "auto"
+    parallel_tool_calls: bool = True
+
+    def script(self, model: SimulatedLLM) -> Script:
+        """The planned turn for this request."""
+        script = plan_turn(
+            model, self.prompt, self.seed, tools=list(self.tools), tool_choice=self.tool_choice,
+            max_tokens=self.max_tokens, prompt_tokens=self.prompt_tokens,
+        )
+        if not self.parallel_tool_calls:
+            script = _first_call_only(script)
+        return script
+
+
+def _first_call_only(script: Script) -> Script:
+    steps = tuple(s for s in script.steps if s.kind not in ("tool_start", "tool_arguments")
+                  or s.index == 0)
+    return Script(steps, script.finish, script.prompt_tokens)
+
+
+def parse_tools(tools: Any, choice: Any) -> tuple[tuple[ToolSpec, ...], str]:
+    """Validate Chat Completions ``tools`` and ``tool_choice``; raise :class:`APIError`."""
+    if tools is None:
+        tools = []
+    if not isinstance(tools, list):
+        raise APIError(400, "tools must be an array of function tools", param="tools")
+    specs = []
+    for i, tool in enumerate(tools):
+        where = f"tools[{i}]"
+        if not isinstance(tool, dict) or tool.get("type") != "function":
+            raise APIError(400, f"{where}.type must be 'function'", param=f"{where}.type")
+        fn = tool.get("function")
+        if not isinstance(fn, dict):
+            raise APIError(400, f"{where}.function must be an object", param=f"{where}.function")
+        name = fn.get("name")
+        if not isinstance(name, str) or not name or len(name) > 64:
+            raise APIError(400, f"{where}.function.name must be a string of 1-64 characters",
+                           param=f"{where}.function.name")
+        params = fn.get("parameters", {})
+        if not isinstance(params, dict):
+            raise APIError(400, f"{where}.function.parameters must be a JSON schema object",
+                           param=f"{where}.function.parameters")
+        specs.append(ToolSpec(name, params))
+    if choice is None:
+        choice = "auto" if specs else "none"
+    if isinstance(choice, dict):
+        fn = choice.get("function")
+        name = fn.get("name") if isinstance(fn, dict) else None
+        if choice.get("type") != "function" or not isinstance(name, str):
+            raise APIError(400, "tool_choice must be 'none', 'auto', 'required' or "
+                           "{'type': 'function', 'function': {'name': ...}}", param="tool_choice")
+        choice = name
+    elif choice not in ("none", "auto", "required"):
+        raise APIError(400, "tool_choice must be 'none', 'auto', 'required' or a named function",
+                       param="tool_choice")
+    if choice not in ("none", "auto", "required") and choice not in {t.name for t in specs}:
+        raise APIError(400, f"tool_choice names {choice!r}, which is not in tools",
+                       param="tool_choice")
+    if choice in ("required",) and not specs:
+        raise APIError(400, "tool_choice 'required' needs at least one tool", param="tool_choice")
+    return tuple(specs), choice
 
 
 def _message_text(content: Any, where: str) -> str:
@@ -156,6 +255,7 @@ def parse_chat_request(raw: bytes, speed_header: str | None = None) -> ChatReque
         raise APIError(400, "messages must be a non-empty array", param="messages")
     prompt: str | None = None
     texts = []
+    last_role = None
     for i, message in enumerate(messages):
         where = f"messages[{i}]"
         if not isinstance(message, dict):
@@ -165,6 +265,7 @@ def parse_chat_request(raw: bytes, speed_header: str | None = None) -> ChatReque
             raise APIError(400, f"{where}.role is not a valid role: {role!r}", param=where)
         text = _message_text(message.get("content"), f"{where}.content")
         texts.append(text)
+        last_role = role
         if role == "user":
             prompt = text
     if prompt is None:
@@ -197,6 +298,12 @@ def parse_chat_request(raw: bytes, speed_header: str | None = None) -> ChatReque
     if options is not None and not isinstance(options, dict):
         raise APIError(400, "stream_options must be an object", param="stream_options")
     include_usage = bool(options and options.get("include_usage"))
+    tools, tool_choice = parse_tools(body.get("tools"), body.get("tool_choice"))
+    if last_role == "tool":  # the tool answered: now the model answers the user
+        tool_choice = "none"
+    parallel = body.get("parallel_tool_calls", True)
+    if not isinstance(parallel, bool):
+        raise APIError(400, "parallel_tool_calls must be a boolean", param="parallel_tool_calls")
     return ChatRequest(
         model=model,
         prompt=prompt,
@@ -206,10 +313,92 @@ def parse_chat_request(raw: bytes, speed_header: str | None = None) -> ChatReque
         speed=speed,
         max_tokens=max_tokens,
         include_usage=include_usage,
+        tools=tools,
+        tool_choice=tool_choice,
+        parallel_tool_calls=parallel,
     )
 
 
-def _write_api_error(handler: tornado.web.RequestHandler, status: int, kwargs: Any) -> None:
+@dataclass(frozen=True)
+class Fault:
+    """The lab's fault switch, from the ``X-SSE-Lab-Fault`` header.
+
+    ``kind`` is ``"overloaded"`` (an error event inside the 200 after
+    ``after`` steps) or ``"rate_limit"`` (a 429 before any byte).
+    """
+
+    kind: str
+    after: int | None = None
+
+
+def parse_fault(header: str | None) -> Fault | None:
+    """Parse ``overloaded``, ``overloaded; after=N`` or ``rate_limit``."""
+    if header is None:
+        return None
+    kind, _, rest = header.partition(";")
+    kind = kind.strip()
+    if kind not in ("overloaded", "rate_limit"):
+        raise APIError(400, "X-SSE-Lab-Fault must be 'overloaded[; after=N]' or 'rate_limit'")
+    after = None
+    if rest.strip():
+        key, _, value = rest.strip().partition("=")
+        if key.strip() != "after" or not value.strip().isdigit():
+            raise APIError(400, "X-SSE-Lab-Fault: after must be a whole number, as 'after=5'")
+        after = int(value)
+    return Fault(kind, after)
+
+
+def fault_step(fault: Fault | None, script: Script) -> int | None:
+    """The step after which an ``overloaded`` fault breaks the stream (default: halfway)."""
+    if fault is None or fault.kind != "overloaded":
+        return None
+    return fault.after if fault.after is not None else len(script.steps) // 2
+
+
+async def send_frames(handler: SSEHandler, frames: list[Frame]) -> None:
+    """Send a writer's frames as SSE events."""
+    for event, data in frames:
+        await handler.send(data, event=event)
+
+
+async def play(
+    emit: Any,
+    writer: Writer,
+    script: Script,
+    *,
+    fail_after: int | None = None,
+    ping_every: float | None = None,
+) -> None:
+    """Stream ``script`` through ``writer`` with the planned timing.
+
+    ``emit(frames)`` is awaited for each group of frames. Each step waits until
+    its planned time (measured from the start, so timer oversleep does not add
+    up). ``ping_every`` sends the writer's ping while a wait is longer than
+    that; ``fail_after=k`` ends with the writer's in-stream error after ``k``
+    steps. Cancelling the task stops it at once.
+    """
+    loop = asyncio.get_running_loop()
+    await emit(writer.start())
+    due = last = loop.time()
+    for i, step in enumerate(script.steps):
+        if fail_after is not None and i >= fail_after:
+            await emit(writer.fail("overloaded_error", "Overloaded"))
+            return
+        due += step.delay
+        while (wait := due - loop.time()) > 0:
+            if ping_every is not None and loop.time() + wait - last > ping_every:
+                await asyncio.sleep(max(0.0, last + ping_every - loop.time()))
+                await emit(writer.ping())
+                last = loop.time()
+                continue
+            await asyncio.sleep(wait)
+        await emit(writer.step(step))
+        last = loop.time()
+    await emit(writer.finish())
+
+
+def write_api_error(handler: tornado.web.RequestHandler, status: int, kwargs: Any) -> None:
+    """``write_error`` body in OpenAI's shape: ``{"error": {message, type, param, code}}``."""
     exc = kwargs.get("exc_info", (None, None, None))[1]
     if isinstance(exc, APIError):
         error = {"message": exc.message, "type": exc.type, "param": exc.param, "code": exc.code}
@@ -233,7 +422,7 @@ class ChatCompletionsHandler(SSEHandler):
     model: SimulatedLLM
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
-        _write_api_error(self, status_code, kwargs)
+        write_api_error(self, status_code, kwargs)
 
     def options(self) -> None:
         """CORS preflight (browsers send one before a JSON ``POST``)."""
@@ -244,9 +433,16 @@ class ChatCompletionsHandler(SSEHandler):
         self.finish()
 
     async def post(self) -> None:
+        if len(self.request.body) > MAX_BODY:
+            raise APIError(413, f"the request body is over {MAX_BODY} bytes",
+                           code="request_too_large")
         self.req = parse_chat_request(
             self.request.body, self.request.headers.get("X-SSE-Lab-Speed")
         )
+        self.fault = parse_fault(self.request.headers.get("X-SSE-Lab-Fault"))
+        if self.fault is not None and self.fault.kind == "rate_limit":
+            raise APIError(429, "Rate limit reached (the lab's fault switch)",
+                           type="requests", code="rate_limit_exceeded")
         base = self.context.config.model
         self.model = base if self.req.speed is None else replace(base, speed=self.req.speed)
         self.completion_id = "chatcmpl-" + secrets.token_hex(12)
@@ -257,55 +453,23 @@ class ChatCompletionsHandler(SSEHandler):
             await self._complete()
 
     # -- stream: true -------------------------------------------------------------
-    def _chunk(
-        self,
-        delta: dict[str, Any] | None,
-        finish_reason: str | None = None,
-        usage: dict[str, int] | None = None,
-    ) -> str:
-        chunk: dict[str, Any] = {
-            "id": self.completion_id,
-            "object": "chat.completion.chunk",
-            "created": self.created,
-            "model": self.req.model,
-            "system_fingerprint": None,
-            "choices": []
-            if delta is None
-            else [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}],
-        }
-        if self.req.include_usage:
-            chunk["usage"] = usage
-        return json.dumps(chunk, ensure_ascii=False, separators=(",", ":"))
-
     async def stream(self) -> None:
-        req = self.req
-        await self.send(self._chunk({"role": "assistant", "content": ""}))
-        n = 0
-        finish = "stop"
-        async for token in self.model.stream(req.prompt, req.seed):
-            if req.max_tokens is not None and n >= req.max_tokens:
-                finish = "length"
-                break
-            await self.send(self._chunk({"content": token.text}))
-            n += 1
-        await self.send(self._chunk({}, finish))
-        if req.include_usage:
-            await self.send(self._chunk(None, usage=_usage(req, n)))
-        await self.send(DONE)
+        self.retry_pending = None  # no retry: line, as OpenAI sends none (a POST cannot resume)
+        script = self.req.script(self.model)
+        writer = ChatWriter(script, include_usage=self.req.include_usage, model=self.req.model,
+                            response_id=self.completion_id, created=self.created)
+        fail_after = fault_step(self.fault, script)
+        await play(lambda frames: send_frames(self, frames), writer, script,
+                   fail_after=fail_after)
 
     # -- stream: false ------------------------------------------------------------
     async def _complete(self) -> None:
         req = self.req
-        plan = self.model.plan(req.prompt, req.seed)
-        tokens = plan.tokens
-        finish = "stop"
-        if req.max_tokens is not None and len(tokens) > req.max_tokens:
-            tokens, finish = tokens[: req.max_tokens], "length"
-        wait = sum(plan.delays[: len(tokens)])
+        script = req.script(self.model)
         context = self.context
         # As /complete: the answer exists only once it is all "generated"; the
         # task is counted and cancelled if the client leaves meanwhile.
-        self._task = asyncio.ensure_future(asyncio.sleep(wait))
+        self._task = asyncio.ensure_future(asyncio.sleep(sum(s.delay for s in script.steps)))
         context.tasks.add(self._task)
         try:
             await self._task
@@ -313,6 +477,16 @@ class ChatCompletionsHandler(SSEHandler):
             return
         finally:
             context.tasks.discard(self._task)
+        message: dict[str, Any] = {"role": "assistant", "content": script.text, "refusal": None}
+        if script.finish == "tool_calls":
+            message["content"] = None
+            message["tool_calls"] = [
+                {"id": "call_" + c["call_id"], "type": "function",
+                 "function": {"name": c["name"], "arguments": c["arguments"]}}
+                for c in script.tool_calls
+            ]
+        writer = ChatWriter(script, model=req.model, response_id=self.completion_id,
+                            created=self.created)
         body = {
             "id": self.completion_id,
             "object": "chat.completion",
@@ -320,25 +494,12 @@ class ChatCompletionsHandler(SSEHandler):
             "model": req.model,
             "system_fingerprint": None,
             "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": "".join(tokens), "refusal": None},
-                    "logprobs": None,
-                    "finish_reason": finish,
-                }
+                {"index": 0, "message": message, "logprobs": None, "finish_reason": script.finish}
             ],
-            "usage": _usage(req, len(tokens)),
+            "usage": writer.usage(),
         }
         self.set_header("Content-Type", "application/json; charset=utf-8")
         self.finish(json.dumps(body, ensure_ascii=False))
-
-
-def _usage(req: ChatRequest, completion_tokens: int) -> dict[str, int]:
-    return {
-        "prompt_tokens": req.prompt_tokens,
-        "completion_tokens": completion_tokens,
-        "total_tokens": req.prompt_tokens + completion_tokens,
-    }
 
 
 def _model_object(model_id: str) -> dict[str, Any]:
@@ -353,7 +514,7 @@ class ModelsHandler(ContextHandler):
         super().set_default_headers()
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
-        _write_api_error(self, status_code, kwargs)
+        write_api_error(self, status_code, kwargs)
 
     def get(self, model_id: str | None = None) -> None:
         if model_id is None:
