@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sse_lab.server.context import ServerContext
-from sse_lab.server.routes import breakers, broadcast, chat, openai, transports
+from sse_lab.server.routes import breakers, broadcast, chat, openai, pages, transports
 
 __all__ = ["RouteFamily", "ROUTE_FAMILIES", "TEACHING_FAMILIES", "all_routes"]
 
@@ -26,6 +26,7 @@ ROUTE_FAMILIES: tuple[RouteFamily, ...] = (
     transports.routes,
     broadcast.routes,
     openai.routes,
+    pages.routes,
 )
 
 #: Mounted only with ``ServerConfig(teaching_routes=True)``: what breaks streaming.

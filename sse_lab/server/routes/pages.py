@@ -1,0 +1,396 @@
+"""The browser side: pages, their static files, report-back, and lifecycle streams.
+
+Routes (all relative links, so the pages work at ``http://127.0.0.1:PORT/`` and
+behind jupyter-server-proxy at ``/proxy/PORT/``):
+
+* ``GET /static/<file>``  the package's ``server/static`` directory, with
+  explicit content types, ``X-Content-Type-Options: nosniff`` and a
+  Content-Security-Policy of ``'self'`` (:data:`PAGE_CSP`).
+* ``GET /fetch``       the fetch chat: ``POST /v1/chat/completions`` read with
+  ``fetch`` + ``ReadableStream`` + ``/static/sse-parser.js``; Stop aborts.
+* ``GET /lifecycle``   EventSource's lifecycle, scenario by scenario.
+* ``GET /article``     the source article's page next to the corrected one;
+  ``/article/original`` and ``/article/corrected`` are the two frames.
+* ``POST /reports``    what a page measured (JSON); ``GET /reports`` reads them
+  back (``?since=N&page=NAME``) -- :mod:`sse_lab.lab.browser_reports` does.
+* ``/lifecycle/...``   streams with one lifecycle behaviour each: ``ends``
+  (ends after ``per`` events; resumes after ``Last-Event-ID``), ``gone`` (204
+  once the browser reconnects), ``wrong-type`` (``text/plain``), ``named``
+  (``event:`` names), ``slow`` (one event per ``interval`` s for ``seconds``
+  s), ``article`` (the article's clock carrying an XSS payload); every request
+  is logged with its ``Last-Event-ID`` at ``GET /lifecycle/log?tag=``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import deque
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+import tornado.web
+
+from sse_lab.protocol import DONE
+from sse_lab.server import SSEHandler
+
+if TYPE_CHECKING:
+    from sse_lab.server.app import _Lab
+
+__all__ = [
+    "PAGE_CSP",
+    "ORIGINAL_CSP",
+    "XSS_PAYLOAD",
+    "ReportStore",
+    "RequestLog",
+    "routes",
+]
+
+#: The Content-Security-Policy of every page and static file: scripts, styles
+#: and connections from the lab server only (no inline script, so markup that
+#: slips into the DOM cannot run); framing by the server itself (the
+#: jupyter-server-proxy case: same origin) or by a page on the loopback
+#: interface (JupyterLab on 127.0.0.1/localhost showing the page in an IFrame).
+PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'self' http://127.0.0.1:* http://localhost:*"
+)
+
+#: The article's page as written has an inline-HTML sink, so it is served the
+#: way an unprotected site is (inline handlers run) but inside a CSP sandbox:
+#: an opaque origin that can reach neither the lab server's data nor
+#: JupyterLab, even when opened outside its sandboxed iframe.
+ORIGINAL_CSP = (
+    "sandbox allow-scripts; default-src 'none'; script-src 'self' 'unsafe-inline'; "
+    "style-src 'self'; img-src 'self' data:; "
+    "frame-ancestors 'self' http://127.0.0.1:* http://localhost:*"
+)
+
+#: What the article stream's third message carries: markup whose ``onerror``
+#: runs only if a page inserts the data as HTML. It tells the parent frame so
+#: (``postMessage``), which is how the lab sees that it ran.
+XSS_PAYLOAD = (
+    "<img src=x onerror=\"document.body.classList.add('pwned');"
+    "parent.postMessage({xss: 'executed'}, '*')\">"
+)
+
+_CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+}
+
+#: Bytes a ``POST /reports`` body may have; a page's timings fit many times over.
+MAX_REPORT_BYTES = 256 * 1024
+#: Reports (and lifecycle requests) kept; older ones are dropped first.
+MAX_KEPT = 500
+
+
+def static_dir() -> str:
+    """The directory ``/static/`` serves (``sse_lab/server/static``)."""
+    return str(resources.files("sse_lab.server").joinpath("static"))
+
+
+def _protect(handler: tornado.web.RequestHandler, csp: str = PAGE_CSP) -> None:
+    handler.set_header("Content-Security-Policy", csp)
+    handler.set_header("X-Content-Type-Options", "nosniff")
+    handler.set_header("Referrer-Policy", "no-referrer")
+
+
+class StaticHandler(tornado.web.StaticFileHandler):
+    """``/static/<file>``: known types only, never sniffed, always revalidated."""
+
+    def set_extra_headers(self, path: str) -> None:
+        _protect(self)
+        # A learner editing a file sees the change on reload.
+        self.set_header("Cache-Control", "no-cache")
+
+    def get_content_type(self) -> str:
+        assert self.absolute_path is not None
+        for ext, ctype in _CONTENT_TYPES.items():
+            if self.absolute_path.endswith(ext):
+                return ctype
+        raise tornado.web.HTTPError(404, "only .html, .js, .css, .svg and .png are served")
+
+
+class PageFileHandler(tornado.web.RequestHandler):
+    """One HTML page from the static directory at a short path (``/fetch``...)."""
+
+    def initialize(self, name: str, csp: str = PAGE_CSP) -> None:
+        self.name = name
+        self.csp = csp
+
+    def get(self) -> None:
+        page = resources.files("sse_lab.server").joinpath("static", self.name).read_bytes()
+        _protect(self, self.csp)
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.set_header("Cache-Control", "no-cache")
+        self.finish(page)
+
+
+# -- report-back --------------------------------------------------------------------------
+class ReportStore:
+    """The last :data:`MAX_KEPT` reports the pages posted, numbered from 1."""
+
+    def __init__(self, maxlen: int = MAX_KEPT) -> None:
+        self.reports: deque[dict[str, Any]] = deque(maxlen=maxlen)
+        self.count = 0
+
+    def add(self, report: dict[str, Any]) -> int:
+        self.count += 1
+        self.reports.append({**report, "seq": self.count, "received": time.time()})
+        return self.count
+
+    def since(self, seq: int, page: str | None = None) -> list[dict[str, Any]]:
+        return [
+            r for r in self.reports if r["seq"] > seq and (page is None or r.get("page") == page)
+        ]
+
+
+class ReportHandler(tornado.web.RequestHandler):
+    """``POST /reports``: store one JSON object; ``GET /reports``: read them back."""
+
+    def initialize(self, store: ReportStore) -> None:
+        self.store = store
+
+    def set_default_headers(self) -> None:
+        self.set_header("Cache-Control", "no-cache")
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.set_header("X-Content-Type-Options", "nosniff")
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        self.finish(json.dumps({"error": self._reason}))
+
+    def post(self) -> None:
+        # Only application/json: a cross-site form cannot send it without a
+        # CORS preflight, which this server never grants.
+        ctype = self.request.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if ctype != "application/json":
+            raise tornado.web.HTTPError(415, reason="Content-Type must be application/json")
+        if len(self.request.body) > MAX_REPORT_BYTES:
+            raise tornado.web.HTTPError(
+                413, reason=f"a report must be at most {MAX_REPORT_BYTES} bytes"
+            )
+        try:
+            report = json.loads(self.request.body)
+        except (ValueError, UnicodeDecodeError):
+            raise tornado.web.HTTPError(400, reason="the body must be valid JSON") from None
+        if not isinstance(report, dict) or not isinstance(report.get("page"), str):
+            raise tornado.web.HTTPError(
+                400, reason="a report must be a JSON object with a string 'page'"
+            )
+        self.finish(json.dumps({"seq": self.store.add(report)}))
+
+    def get(self) -> None:
+        raw = self.get_argument("since", "0")
+        if not raw.isascii() or not raw.isdigit():
+            raise tornado.web.HTTPError(400, reason="since must be a non-negative integer")
+        page = self.get_argument("page", None)
+        self.finish(
+            json.dumps({"count": self.store.count, "reports": self.store.since(int(raw), page)})
+        )
+
+
+# -- lifecycle streams --------------------------------------------------------------------
+class RequestLog:
+    """What the lifecycle endpoints were asked, as the server saw it."""
+
+    def __init__(self, maxlen: int = MAX_KEPT) -> None:
+        self.entries: deque[dict[str, Any]] = deque(maxlen=maxlen)
+
+    def add(self, handler: tornado.web.RequestHandler, answer: str) -> None:
+        self.entries.append(
+            {
+                "path": handler.request.path.rsplit("/", 1)[-1],
+                "tag": handler.get_argument("tag", ""),
+                "last_event_id": handler.request.headers.get("Last-Event-ID"),
+                "answer": answer,
+                "t": time.time(),
+            }
+        )
+
+    def for_tag(self, tag: str | None) -> list[dict[str, Any]]:
+        return [e for e in self.entries if tag is None or e["tag"] == tag]
+
+
+def _bounded(handler: tornado.web.RequestHandler, name: str, default: float, top: float) -> float:
+    raw = handler.get_argument(name, None)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise tornado.web.HTTPError(400, f"{name} must be a number") from None
+    if not 0 <= value <= top:  # also rejects NaN
+        raise tornado.web.HTTPError(400, f"{name} must be between 0 and {top:g}")
+    return value
+
+
+class _LoggedStream(SSEHandler):
+    """An SSE endpoint that logs each request (and its Last-Event-ID)."""
+
+    log: RequestLog
+    answer = "stream"
+
+    def initialize(self, lab: _Lab, log: RequestLog) -> None:  # type: ignore[override]
+        super().initialize(lab)
+        self.log = log
+
+    def parse_arguments(self) -> None:
+        self.interval = _bounded(self, "interval", 0.3, 5.0)
+        self.retry_ms = int(_bounded(self, "retry", 500, 60_000))
+        self.resume = _resume(self)
+
+    async def get(self, *args: str) -> None:
+        self.log.add(self, self.answer)
+        await super().get(*args)
+
+
+def _resume(handler: tornado.web.RequestHandler) -> int:
+    raw = handler.request.headers.get("Last-Event-ID", "")
+    return int(raw) + 1 if raw.isascii() and raw.isdigit() else 0
+
+
+class EndsHandler(_LoggedStream):
+    """``/lifecycle/ends``: ``per`` events, then the response ends (no ``[DONE]``).
+
+    The browser reconnects after ``retry`` ms with ``Last-Event-ID``; the
+    stream goes on from the next id; after ``total`` events comes ``[DONE]``.
+    """
+
+    def parse_arguments(self) -> None:
+        super().parse_arguments()
+        self.per = int(_bounded(self, "per", 3, 100))
+        self.total = int(_bounded(self, "total", 9, 1000))
+
+    async def stream(self) -> None:
+        stop = min(self.total, self.resume + max(1, self.per))
+        for i in range(self.resume, stop):
+            await self.send(f"event {i}", id=str(i), retry=self.retry_ms)
+            await asyncio.sleep(self.interval)
+        if stop >= self.total:
+            await self.send(DONE, id=str(self.total))
+
+
+class GoneHandler(_LoggedStream):
+    """``/lifecycle/gone``: two events, end; a reconnection gets 204 No Content.
+
+    A 204 tells EventSource to stop for good: readyState goes to CLOSED and
+    no further request comes, whatever ``retry`` said.
+    """
+
+    async def get(self, *args: str) -> None:
+        if self.request.headers.get("Last-Event-ID") is not None:
+            self.log.add(self, "204")
+            self.set_status(204)
+            self.clear_header("Content-Type")
+            self.finish()
+            return
+        await super().get(*args)
+
+    async def stream(self) -> None:
+        for i in range(2):
+            await self.send(f"event {i}", id=str(i), retry=self.retry_ms)
+            await asyncio.sleep(self.interval)
+
+
+class WrongTypeHandler(tornado.web.RequestHandler):
+    """``/lifecycle/wrong-type``: 200 with ``text/plain``: EventSource fails, no retry."""
+
+    def initialize(self, log: RequestLog) -> None:
+        self.log = log
+
+    def get(self) -> None:
+        self.log.add(self, "text/plain")
+        self.set_header("Content-Type", "text/plain; charset=utf-8")
+        self.set_header("Cache-Control", "no-cache")
+        self.finish("retry: 100\n\ndata: this is not an event stream\n\n")
+
+
+class NamedHandler(_LoggedStream):
+    """``/lifecycle/named``: ``event: status``, ``token``s, ``usage``, then ``done``.
+
+    ``onmessage`` sees none of them (it gets only type ``message``); a page
+    listens with ``addEventListener(name, ...)``.
+    """
+
+    async def stream(self) -> None:
+        words = ["Named", " events", " need", " addEventListener", "."]
+        await self.send("thinking", event="status", retry=self.retry_ms)
+        for i, word in enumerate(words):
+            await asyncio.sleep(self.interval)
+            await self.send(word, event="token", id=str(i))
+        await self.send("this one is a plain message", id=str(len(words)))
+        await self.send(json.dumps({"tokens": len(words)}), event="usage")
+        await self.send("bye", event="done")
+
+
+class SlowHandler(_LoggedStream):
+    """``/lifecycle/slow``: one event every ``interval`` s for ``seconds`` s, then [DONE]."""
+
+    def parse_arguments(self) -> None:
+        super().parse_arguments()
+        self.seconds = _bounded(self, "seconds", 5.0, 60.0)
+
+    async def stream(self) -> None:
+        deadline = time.monotonic() + self.seconds
+        i = 0
+        while time.monotonic() < deadline:
+            await self.send(f"tick {i}", id=str(i), retry=self.retry_ms)
+            i += 1
+            await asyncio.sleep(max(0.05, self.interval))
+        await self.send(DONE)
+
+
+class ArticleStreamHandler(_LoggedStream):
+    """``/lifecycle/article``: the article's clock, with :data:`XSS_PAYLOAD` as event 3."""
+
+    def parse_arguments(self) -> None:
+        super().parse_arguments()
+        self.count = int(_bounded(self, "count", 5, 100))
+
+    async def stream(self) -> None:
+        for i in range(self.count):
+            text = XSS_PAYLOAD if i == 2 else f"Current Time is {time.strftime('%H:%M:%S')}"
+            await self.send(text, id=str(i), retry=self.retry_ms)
+            await asyncio.sleep(self.interval)
+        await self.send(DONE)
+
+
+class LogHandler(tornado.web.RequestHandler):
+    """``GET /lifecycle/log?tag=``: the lifecycle requests, oldest first."""
+
+    def initialize(self, log: RequestLog) -> None:
+        self.log = log
+
+    def get(self) -> None:
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.set_header("Cache-Control", "no-cache")
+        self.finish(json.dumps(self.log.for_tag(self.get_argument("tag", None))))
+
+
+def routes(lab: _Lab) -> list[tuple[Any, ...]]:
+    """Tornado routes this module adds to the lab server."""
+    store, log = ReportStore(), RequestLog()
+    stream = {"lab": lab, "log": log}
+    return [
+        (r"/static/(.*)", StaticHandler, {"path": static_dir()}),
+        (r"/fetch", PageFileHandler, {"name": "fetch.html"}),
+        (r"/lifecycle", PageFileHandler, {"name": "lifecycle.html"}),
+        (r"/article", PageFileHandler, {"name": "article.html"}),
+        (r"/article/original", PageFileHandler, {"name": "article-original.html",
+                                                 "csp": ORIGINAL_CSP}),
+        (r"/article/corrected", PageFileHandler, {"name": "article-corrected.html"}),
+        (r"/reports", ReportHandler, {"store": store}),
+        (r"/lifecycle/ends", EndsHandler, stream),
+        (r"/lifecycle/gone", GoneHandler, stream),
+        (r"/lifecycle/wrong-type", WrongTypeHandler, {"log": log}),
+        (r"/lifecycle/named", NamedHandler, stream),
+        (r"/lifecycle/slow", SlowHandler, stream),
+        (r"/lifecycle/article", ArticleStreamHandler, stream),
+        (r"/lifecycle/log", LogHandler, {"log": log}),
+    ]
