@@ -10,7 +10,7 @@ behind jupyter-server-proxy at ``/proxy/PORT/``):
   ``fetch`` + ``ReadableStream`` + ``/static/sse-parser.js``; Stop aborts.
 * ``GET /lifecycle``   EventSource's lifecycle, scenario by scenario.
 * ``GET /article``     the source article's page next to the corrected one;
-  ``/article/original`` and ``/article/corrected`` are the two frames.
+  ``/article-original`` and ``/article-corrected`` are the two frames.
 * ``POST /reports``    what a page measured (JSON); ``GET /reports`` reads them
   back (``?since=N&page=NAME``) -- :mod:`sse_lab.lab.browser_reports` does.
 * ``/lifecycle/...``   streams with one lifecycle behaviour each: ``ends``
@@ -382,9 +382,9 @@ def routes(lab: _Lab) -> list[tuple[Any, ...]]:
         (r"/fetch", PageFileHandler, {"name": "fetch.html"}),
         (r"/lifecycle", PageFileHandler, {"name": "lifecycle.html"}),
         (r"/article", PageFileHandler, {"name": "article.html"}),
-        (r"/article/original", PageFileHandler, {"name": "article-original.html",
+        (r"/article-original", PageFileHandler, {"name": "article-original.html",
                                                  "csp": ORIGINAL_CSP}),
-        (r"/article/corrected", PageFileHandler, {"name": "article-corrected.html"}),
+        (r"/article-corrected", PageFileHandler, {"name": "article-corrected.html"}),
         (r"/reports", ReportHandler, {"store": store}),
         (r"/lifecycle/ends", EndsHandler, stream),
         (r"/lifecycle/gone", GoneHandler, stream),
