@@ -61,10 +61,11 @@ PAGE_CSP = (
 #: The article's page as written has an inline-HTML sink, so it is served the
 #: way an unprotected site is (inline handlers run) but inside a CSP sandbox:
 #: an opaque origin that can reach neither the lab server's data nor
-#: JupyterLab, even when opened outside its sandboxed iframe.
+#: JupyterLab, even when opened outside its sandboxed iframe. ``img-src data:``
+#: blocks the payload's ``src=x`` before any request (``onerror`` still fires).
 ORIGINAL_CSP = (
     "sandbox allow-scripts; default-src 'none'; script-src 'self' 'unsafe-inline'; "
-    "style-src 'self'; img-src 'self' data:; "
+    "style-src 'self'; img-src data:; "
     "frame-ancestors 'self' http://127.0.0.1:* http://localhost:*"
 )
 
