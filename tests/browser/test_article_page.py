@@ -43,9 +43,7 @@ def test_the_payload_runs_in_the_article_page_and_never_in_the_corrected_one(
     page.screenshot(path=str(artifacts / "article-page.png"))
 
 
-def test_the_corrected_page_alone_never_runs_the_payload(
-    page: Any, demo_server: LabServer
-) -> None:
+def test_the_corrected_page_alone_never_runs_the_payload(page: Any, demo_server: LabServer) -> None:
     page.goto(f"{demo_server.url}/article-corrected?interval=0.05")
     page.wait_for_function("() => window.sseLab.done", timeout=20_000)
     assert XSS_PAYLOAD in page.locator("#message").text_content()

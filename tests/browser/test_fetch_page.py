@@ -15,6 +15,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from sse_lab.client import record_sync
+from sse_lab.lab.browser_reports import as_recording, page_loads, read_reports, wait_for_reports
+from sse_lab.metrics import summarize
 from sse_lab.model import SimulatedLLM
 from sse_lab.server import LabServer
 
@@ -79,8 +82,10 @@ def test_stop_stops_the_model_and_keeps_the_partial_answer(
     assert stats["generation_tasks"] == 0 and stats["open_total"] == 0
     # role chunk + tokens read + those in flight; never the rest of the answer
     assert stats["events_sent"] < 1 + len(plan.tokens)
-    print(f"abort-to-stop latency (browser, /stats polled): {lab['abortToStopMs']:.1f} ms; "
-          f"events after Stop: {lab['eventsAfterStop']}; 100 ms of generation = {in_100ms}")
+    print(
+        f"abort-to-stop latency (browser, /stats polled): {lab['abortToStopMs']:.1f} ms; "
+        f"events after Stop: {lab['eventsAfterStop']}; 100 ms of generation = {in_100ms}"
+    )
     [rep] = reports(demo_server)
     assert rep["kind"] == "stopped" and rep["abortToStopMs"] == round(lab["abortToStopMs"], 1)
     page.set_viewport_size({"width": 900, "height": 420})
@@ -101,3 +106,21 @@ def test_model_markup_stays_text(page: Any, markup_server: LabServer) -> None:
     assert MARKUP in page.locator("#answer").text_content()
     assert page.locator("#answer *").count() == 0
     assert page.dialogs == []  # type: ignore[attr-defined]
+
+
+def test_report_back_reaches_the_kernel(page: Any, demo_server: LabServer) -> None:
+    """The lab-side reader turns the browser's report into a Recording."""
+    prompt, seed, speed = "What is SSE?", 1, 4.0
+    assert page_loads(demo_server) == {} and read_reports(demo_server) == []
+    open_fetch(page, demo_server, prompt=prompt, seed=seed, speed=speed)
+    [rep] = wait_for_reports(demo_server, "fetch", timeout=30)
+    assert page_loads(demo_server) == {"fetch": 1}
+    assert rep.kind == "completed" and rep["userAgent"].find("Chrome") >= 0
+    browser = as_recording(rep)
+    python = record_sync(f"{demo_server.url}/chat?prompt={prompt}&seed={seed}&speed={speed}")
+    assert browser.text == python.text == SimulatedLLM().answer(prompt, seed)
+    assert browser.done and len(browser.token_times) == len(python.token_times)
+    b, p = summarize(browser), summarize(python)
+    # Same model plan on both: the first token waits for the prefill in both.
+    plan = SimulatedLLM(speed=speed).plan(prompt, seed)
+    assert b.ttft >= 0.9 * plan.ttft and p.ttft >= 0.9 * plan.ttft

@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections import deque
+from collections import Counter, deque
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
@@ -119,13 +119,19 @@ class StaticHandler(tornado.web.StaticFileHandler):
 
 
 class PageFileHandler(tornado.web.RequestHandler):
-    """One HTML page from the static directory at a short path (``/fetch``...)."""
+    """One HTML page from the static directory at a short path (``/fetch``...).
 
-    def initialize(self, name: str, csp: str = PAGE_CSP) -> None:
+    Counts its loads in ``store.page_loads``: a notebook learns from it
+    whether a browser is showing its pages at all (under nbval none is).
+    """
+
+    def initialize(self, name: str, store: ReportStore, csp: str = PAGE_CSP) -> None:
         self.name = name
+        self.store = store
         self.csp = csp
 
     def get(self) -> None:
+        self.store.page_loads[self.request.path.lstrip("/")] += 1
         page = resources.files("sse_lab.server").joinpath("static", self.name).read_bytes()
         _protect(self, self.csp)
         self.set_header("Content-Type", "text/html; charset=utf-8")
@@ -140,6 +146,7 @@ class ReportStore:
     def __init__(self, maxlen: int = MAX_KEPT) -> None:
         self.reports: deque[dict[str, Any]] = deque(maxlen=maxlen)
         self.count = 0
+        self.page_loads: Counter[str] = Counter()
 
     def add(self, report: dict[str, Any]) -> int:
         self.count += 1
@@ -191,8 +198,15 @@ class ReportHandler(tornado.web.RequestHandler):
         if not raw.isascii() or not raw.isdigit():
             raise tornado.web.HTTPError(400, reason="since must be a non-negative integer")
         page = self.get_argument("page", None)
+        store = self.store
         self.finish(
-            json.dumps({"count": self.store.count, "reports": self.store.since(int(raw), page)})
+            json.dumps(
+                {
+                    "count": store.count,
+                    "page_loads": dict(store.page_loads),
+                    "reports": store.since(int(raw), page),
+                }
+            )
         )
 
 
@@ -380,12 +394,19 @@ def routes(lab: _Lab) -> list[tuple[Any, ...]]:
     stream = {"lab": lab, "log": log}
     return [
         (r"/static/(.*)", StaticHandler, {"path": static_dir()}),
-        (r"/fetch", PageFileHandler, {"name": "fetch.html"}),
-        (r"/lifecycle", PageFileHandler, {"name": "lifecycle.html"}),
-        (r"/article", PageFileHandler, {"name": "article.html"}),
-        (r"/article-original", PageFileHandler, {"name": "article-original.html",
-                                                 "csp": ORIGINAL_CSP}),
-        (r"/article-corrected", PageFileHandler, {"name": "article-corrected.html"}),
+        (r"/fetch", PageFileHandler, {"name": "fetch.html", "store": store}),
+        (r"/lifecycle", PageFileHandler, {"name": "lifecycle.html", "store": store}),
+        (r"/article", PageFileHandler, {"name": "article.html", "store": store}),
+        (
+            r"/article-original",
+            PageFileHandler,
+            {"name": "article-original.html", "store": store, "csp": ORIGINAL_CSP},
+        ),
+        (
+            r"/article-corrected",
+            PageFileHandler,
+            {"name": "article-corrected.html", "store": store},
+        ),
         (r"/reports", ReportHandler, {"store": store}),
         (r"/lifecycle/ends", EndsHandler, stream),
         (r"/lifecycle/gone", GoneHandler, stream),

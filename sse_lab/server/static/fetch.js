@@ -142,6 +142,7 @@ async function send(values) {
     kind: lab.stopped ? "stopped" : "completed", prompt: lab.prompt, seed: lab.seed,
     speed: lab.speed, ttfbMs: ms(lab.ttfb), firstByteMs: ms(lab.firstByte),
     firstTokenMs: ms(lab.firstToken), arrivalsMs: lab.times.map(ms), tokens: lab.tokens.length,
+    texts: lab.tokens,
     done: lab.done, stopped: lab.stopped, stopAtMs: ms(lab.stopAt), tokensAtStop: lab.tokensAtStop,
     abortToStopMs: ms(lab.abortToStopMs), eventsSent: lab.eventsSent, eventsReceived: lab.events,
     eventsAfterStop: lab.eventsAfterStop, tasksAfterStop: lab.tasksAfterStop, error: lab.error,
