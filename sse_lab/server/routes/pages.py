@@ -13,6 +13,8 @@ behind jupyter-server-proxy at ``/proxy/PORT/``):
   ``/article-original`` and ``/article-corrected`` are the two frames.
 * ``POST /reports``    what a page measured (JSON); ``GET /reports`` reads them
   back (``?since=N&page=NAME``) -- :mod:`sse_lab.lab.browser_reports` does.
+* ``POST /cancel``     stop a stream by the id its request carried
+  (:class:`CancelHandler`: what makes Stop work behind jupyter-server-proxy).
 * ``/lifecycle/...``   streams with one lifecycle behaviour each: ``ends``
   (ends after ``per`` events; resumes after ``Last-Event-ID``), ``gone`` (204
   once the browser reconnects), ``wrong-type`` (``text/plain``), ``named``
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PAGE_CSP",
+    "REQUEST_ID_HEADER",
     "ORIGINAL_CSP",
     "XSS_PAYLOAD",
     "ReportStore",
@@ -208,6 +211,46 @@ class ReportHandler(tornado.web.RequestHandler):
                 }
             )
         )
+
+
+# -- cancel ------------------------------------------------------------------------------
+#: The request header a page sets on a stream it may want to cancel by id.
+REQUEST_ID_HEADER = "X-SSE-Lab-Request"
+
+
+class CancelHandler(tornado.web.RequestHandler):
+    """``POST /cancel`` ``{"request": ID}``: stop the stream whose request carried that id.
+
+    Closing the connection is enough when the browser talks to this server
+    directly: the handler's ``on_connection_close`` cancels the generation.
+    jupyter-server-proxy (4.6) does not pass a client's disconnect on to the
+    upstream request, so behind it the generation would go on to the end of
+    the answer; the fetch page therefore also sends this request on Stop. The
+    id is random and known only to the page that started the stream.
+    Answers ``{"cancelled": true}`` if the stream was still running.
+    """
+
+    def initialize(self, lab: _Lab) -> None:
+        self.lab = lab
+
+    def post(self) -> None:
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        ctype = self.request.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if ctype != "application/json":
+            raise tornado.web.HTTPError(415, reason="Content-Type must be application/json")
+        try:
+            body = json.loads(self.request.body)
+        except (ValueError, UnicodeDecodeError):
+            raise tornado.web.HTTPError(400, reason="the body must be valid JSON") from None
+        request_id = body.get("request") if isinstance(body, dict) else None
+        if not isinstance(request_id, str) or not 16 <= len(request_id) <= 128:
+            raise tornado.web.HTTPError(400, reason="request must be a string of 16-128 chars")
+        found = [
+            h for h in list(self.lab.open) if h.request.headers.get(REQUEST_ID_HEADER) == request_id
+        ]
+        for handler in found:
+            handler.abort("cancelled by the client")
+        self.finish(json.dumps({"cancelled": bool(found)}))
 
 
 # -- lifecycle streams --------------------------------------------------------------------
@@ -408,6 +451,7 @@ def routes(lab: _Lab) -> list[tuple[Any, ...]]:
             {"name": "article-corrected.html", "store": store},
         ),
         (r"/reports", ReportHandler, {"store": store}),
+        (r"/cancel", CancelHandler, {"lab": lab}),
         (r"/lifecycle/ends", EndsHandler, stream),
         (r"/lifecycle/gone", GoneHandler, stream),
         (r"/lifecycle/wrong-type", WrongTypeHandler, {"log": log}),

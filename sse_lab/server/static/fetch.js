@@ -18,6 +18,16 @@ const stopBtn = document.getElementById("stop");
 const lab = (window.sseLab = { state: "idle", reports: [] });
 let controller = null;
 let stopAfter = null;
+let requestId = null;
+// ?cancel=0: Stop only aborts the fetch (no POST cancel), to see what a
+// proxy that does not pass the disconnect on does to the model.
+const sendCancel = new URLSearchParams(location.search).get("cancel") !== "0";
+
+function randomId() {
+  // crypto.randomUUID() needs a secure context; getRandomValues does not.
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
 
 function reset(values) {
   Object.assign(lab, {
@@ -26,6 +36,7 @@ function reset(values) {
     ttfb: null, firstByte: null, firstToken: null, done: false, stopped: false, error: null,
     stopAt: null, tokensAtStop: null, abortToStopMs: null, eventsSent: null,
     eventsAfterStop: null, tasksBefore: null, tasksAfterStop: null, finishReason: null,
+    cancelled: null,
   });
   answer.replaceChildren();
 }
@@ -94,12 +105,13 @@ async function send(values) {
   };
   if (values.speed) body.speed = Number(values.speed);
   controller = new AbortController();
+  requestId = randomId();
   const t0 = (lab.start = performance.now());
   try {
     // Accept: text/event-stream also tells jupyter-server-proxy to stream, not buffer.
     const res = await fetch("v1/chat/completions", {
       method: "POST", body: JSON.stringify(body), signal: controller.signal, cache: "no-store",
-      headers: postHeaders({ Accept: "text/event-stream" }),
+      headers: postHeaders({ Accept: "text/event-stream", "X-SSE-Lab-Request": requestId }),
     });
     lab.ttfb = performance.now() - t0;
     const type = res.headers.get("Content-Type") || "";
@@ -135,7 +147,10 @@ async function send(values) {
     sendBtn.disabled = false;
     stopBtn.disabled = true;
   }
-  if (lab.stopped) await measureStop(eventsBefore);
+  if (lab.stopped) {
+    await measureStop(eventsBefore);
+    lab.cancelled = await lab.cancelled;  // true: the server was still generating
+  }
   showMetrics();
   setStatus(lab.state);
   const seq = await report("fetch", {
@@ -146,6 +161,7 @@ async function send(values) {
     done: lab.done, stopped: lab.stopped, stopAtMs: ms(lab.stopAt), tokensAtStop: lab.tokensAtStop,
     abortToStopMs: ms(lab.abortToStopMs), eventsSent: lab.eventsSent, eventsReceived: lab.events,
     eventsAfterStop: lab.eventsAfterStop, tasksAfterStop: lab.tasksAfterStop, error: lab.error,
+    cancelSent: sendCancel, cancelFoundStream: lab.cancelled,
   });
   lab.reports.push(seq);
   lab.finished = true;
@@ -175,6 +191,15 @@ function stop() {
   lab.stopAt = performance.now() - lab.start;
   lab.tokensAtStop = lab.tokens.length;
   controller.abort();
+  // Closing the connection stops the model when the page talks to the lab
+  // server directly. A proxy may keep its own upstream request open (as
+  // jupyter-server-proxy does), so say it in words too, by the request's id.
+  if (sendCancel) {
+    lab.cancelled = fetch("cancel", {
+      method: "POST", headers: postHeaders(), body: JSON.stringify({ request: requestId }),
+      keepalive: true,
+    }).then((r) => r.json()).then((j) => j.cancelled, () => null);
+  }
 }
 
 form.addEventListener("submit", (e) => {
