@@ -3,7 +3,8 @@
 //
 // window.sseLab holds what the page measured (tests and the devtools console read it).
 // ?prompt=&seed=&speed=&autostart=1 starts at once; &stop_after=N clicks Stop
-// after N tokens (the notebook and the tests use it).
+// after N tokens; &then_stop_after=N runs a complete answer first, then a
+// stopped one (the notebook and the tests use them).
 
 import { EventStreamParser } from "./sse-parser.js";
 import { ms, postHeaders, report, stats } from "./report.js";
@@ -36,7 +37,7 @@ function reset(values) {
     ttfb: null, firstByte: null, firstToken: null, done: false, stopped: false, error: null,
     stopAt: null, tokensAtStop: null, abortToStopMs: null, eventsSent: null,
     eventsAfterStop: null, tasksBefore: null, tasksAfterStop: null, finishReason: null,
-    cancelled: null,
+    cancelled: null, finished: false,
   });
   answer.replaceChildren();
 }
@@ -211,4 +212,14 @@ stopBtn.addEventListener("click", stop);
 const initial = new URLSearchParams(location.search);
 for (const [k, v] of initial) if (form.elements[k]) form.elements[k].value = v;
 if (initial.has("stop_after")) stopAfter = Math.max(1, parseInt(initial.get("stop_after"), 10) || 1);
-if (initial.get("autostart") === "1") send(Object.fromEntries(new FormData(form)));
+// &then_stop_after=N: after the first (complete) answer, send again and Stop after N tokens.
+const thenStop = parseInt(initial.get("then_stop_after"), 10);
+async function autostart() {
+  await send(Object.fromEntries(new FormData(form)));
+  if (thenStop > 0) {
+    stopAfter = thenStop;
+    await send(Object.fromEntries(new FormData(form)));
+  }
+  lab.allFinished = true;
+}
+if (initial.get("autostart") === "1") autostart();
