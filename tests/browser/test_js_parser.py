@@ -10,6 +10,7 @@ data, lastEventId) and the final ``retry``/``lastEventId`` must be the case's.
 from __future__ import annotations
 
 import random
+import urllib.request
 from typing import Any
 
 import pytest
@@ -104,8 +105,6 @@ def test_js_parser_passes_every_spec_case(
 def test_parser_is_served_as_a_module_with_the_public_names(
     page: Any, demo_server: LabServer
 ) -> None:
-    import urllib.request
-
     with urllib.request.urlopen(demo_server.url + "/static/sse-parser.js") as resp:
         assert resp.headers["Content-Type"] == "text/javascript; charset=utf-8"
         assert resp.headers["X-Content-Type-Options"] == "nosniff"

@@ -9,6 +9,9 @@ good (readyState CLOSED, no further request), named events reach
 
 from __future__ import annotations
 
+import json
+import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -55,10 +58,6 @@ def test_wrong_content_type_fails_without_retry(page: Any, demo_server: LabServe
 def _no_more_requests(server: LabServer, tag: str, n: int) -> None:
     # CLOSED is final per the spec; check the server agrees over several
     # reconnection times (the body's retry: 100, the stream's retry: 300).
-    import json
-    import time
-    import urllib.request
-
     end = time.monotonic() + 1.5
     while time.monotonic() < end:
         with urllib.request.urlopen(f"{server.url}/lifecycle/log?tag={tag}") as resp:

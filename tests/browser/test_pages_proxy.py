@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 import pytest
 
+from sse_lab.conformance import CASES
 from sse_lab.lab.browser_reports import wait_for_reports
 from sse_lab.lab.urls import public_url
 from sse_lab.model import SimulatedLLM
@@ -32,8 +33,6 @@ def proxied(lab: JupyterLab, server: LabServer, path: str) -> str:
 def test_js_parser_through_the_proxy(
     page: Any, demo_server: LabServer, jupyter_lab: JupyterLab
 ) -> None:
-    from sse_lab.conformance import CASES
-
     page.goto(proxied(jupyter_lab, demo_server, "/fetch"))
     payload = [{"bytes": list(c.stream), "splits": _splits(c.stream, c.name)} for c in CASES]
     results = page.evaluate(_RUN_ALL, payload)
