@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from sse_lab.conformance import CASES, Case, as_event
+from sse_lab.lab.browser_reports import wait_for_reports
 from sse_lab.protocol import Event
 from sse_lab.server import LabServer
 
@@ -124,3 +125,14 @@ def test_parser_is_served_as_a_module_with_the_public_names(
     assert shape["before"] is None and shape["after"] == 250
     assert shape["a"] == [] and shape["close"] == []
     assert shape["b"] == [{"type": "message", "data": "hi", "lastEventId": "7"}]
+
+
+def test_the_parser_check_page_scores_it_in_the_browser(page: Any, demo_server: LabServer) -> None:
+    """``/parser-check``: the same grading, done by the page, reported back."""
+    page.goto(demo_server.url + "/parser-check")
+    page.wait_for_function("() => window.sseLab.finished", timeout=60_000)
+    lab = page.evaluate("() => window.sseLab")
+    assert lab["failures"] == [] and lab["passed"] == lab["total"] == len(CASES)
+    assert lab["runs"] == 5 * len(CASES)
+    [rep] = wait_for_reports(demo_server, "parser", timeout=10)
+    assert rep["passed"] == len(CASES)

@@ -53,6 +53,7 @@ def test_notebook10_runs_the_pages_and_reads_their_reports(
             "CHECK passed: reconnect with Last-Event-ID",
             "CHECK passed: the payload ran only in the article's page",
             "CHECK passed: with cancellation",
+            "CHECK passed: the JavaScript parser follows the spec",
             "CHECK passed: re-sending generated",
         ):
             assert claim in outputs, f"missing {claim!r}"

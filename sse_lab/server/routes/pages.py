@@ -9,6 +9,8 @@ behind jupyter-server-proxy at ``/proxy/PORT/``):
 * ``GET /fetch``       the fetch chat: ``POST /v1/chat/completions`` read with
   ``fetch`` + ``ReadableStream`` + ``/static/sse-parser.js``; Stop aborts.
 * ``GET /lifecycle``   EventSource's lifecycle, scenario by scenario.
+* ``GET /parser-check`` runs ``sse-parser.js`` on every spec case
+  (``GET /conformance/cases.json``) in this browser and reports the score.
 * ``GET /article``     the source article's page next to the corrected one;
   ``/article-original`` and ``/article-corrected`` are the two frames.
 * ``POST /reports``    what a page measured (JSON); ``GET /reports`` reads them
@@ -26,6 +28,7 @@ behind jupyter-server-proxy at ``/proxy/PORT/``):
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import time
 from collections import Counter, deque
@@ -34,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 import tornado.web
 
+from sse_lab.conformance import CASES
 from sse_lab.protocol import DONE
 from sse_lab.server import SSEHandler
 
@@ -140,6 +144,36 @@ class PageFileHandler(tornado.web.RequestHandler):
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.set_header("Cache-Control", "no-cache")
         self.finish(page)
+
+
+class CasesHandler(tornado.web.RequestHandler):
+    """``GET /conformance/cases.json``: the spec cases, for the parser check page.
+
+    Each case: ``name``, ``rule``, ``stream`` (the bytes, base64), ``events``
+    (``{type, data, lastEventId}``) and the final ``retry``/``lastEventId``.
+    """
+
+    _body: bytes | None = None
+
+    def get(self) -> None:
+        if CasesHandler._body is None:
+            cases = [
+                {
+                    "name": c.name,
+                    "rule": c.rule,
+                    "stream": base64.b64encode(c.stream).decode("ascii"),
+                    "events": [
+                        {"type": e.event, "data": e.data, "lastEventId": e.id} for e in c.events
+                    ],
+                    "retry": c.retry,
+                    "lastEventId": c.last_event_id,
+                }
+                for c in CASES
+            ]
+            CasesHandler._body = json.dumps(cases, ensure_ascii=False).encode("utf-8")
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.finish(CasesHandler._body)
 
 
 # -- report-back --------------------------------------------------------------------------
@@ -450,6 +484,8 @@ def routes(lab: _Lab) -> list[tuple[Any, ...]]:
             PageFileHandler,
             {"name": "article-corrected.html", "store": store},
         ),
+        (r"/parser-check", PageFileHandler, {"name": "parser-check.html", "store": store}),
+        (r"/conformance/cases.json", CasesHandler),
         (r"/reports", ReportHandler, {"store": store}),
         (r"/cancel", CancelHandler, {"lab": lab}),
         (r"/lifecycle/ends", EndsHandler, stream),
