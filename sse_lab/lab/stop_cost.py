@@ -67,7 +67,7 @@ class NoCancelChatHandler(SSEHandler):
         self.client_left = True  # ...and the generation goes on
 
     async def stream(self) -> None:
-        model = replace(self.lab.config.model, speed=self.speed)
+        model = replace(self.context.config.model, speed=self.speed)
         async for token in model.stream(self.prompt, self.seed):
             type(self).generated[self.tag] += 1
             if self.client_left:

@@ -31,26 +31,28 @@ import asyncio
 import base64
 import json
 import time
+import weakref
 from collections import Counter, deque
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import tornado.web
 
 from sse_lab.conformance import CASES
 from sse_lab.protocol import DONE
-from sse_lab.server import SSEHandler
-
-if TYPE_CHECKING:
-    from sse_lab.server.app import _Lab
+from sse_lab.server.context import ServerContext
+from sse_lab.server.handler import ContextHandler, SSEHandler
+from sse_lab.server.tornado_internals import reason
 
 __all__ = [
     "PAGE_CSP",
     "REQUEST_ID_HEADER",
     "ORIGINAL_CSP",
     "XSS_PAYLOAD",
+    "BrowserState",
     "ReportStore",
     "RequestLog",
+    "browser_state",
     "routes",
 ]
 
@@ -112,6 +114,10 @@ def _protect(handler: tornado.web.RequestHandler, csp: str = PAGE_CSP) -> None:
 class StaticHandler(tornado.web.StaticFileHandler):
     """``/static/<file>``: known types only, never sniffed, always revalidated."""
 
+    def initialize(self, context: ServerContext) -> None:  # type: ignore[override]
+        """Serve :func:`static_dir` (the context is not needed for files)."""
+        super().initialize(path=static_dir())
+
     def set_extra_headers(self, path: str) -> None:
         _protect(self)
         # A learner editing a file sees the change on reload.
@@ -125,28 +131,32 @@ class StaticHandler(tornado.web.StaticFileHandler):
         raise tornado.web.HTTPError(404, "only .html, .js, .css, .svg and .png are served")
 
 
-class PageFileHandler(tornado.web.RequestHandler):
+class PageFileHandler(ContextHandler):
     """One HTML page from the static directory at a short path (``/fetch``...).
 
-    Counts its loads in ``store.page_loads``: a notebook learns from it
-    whether a browser is showing its pages at all (under nbval none is).
+    Subclasses name the file (``page``) and may loosen the policy (``csp``).
+    Each load is counted in :attr:`ReportStore.page_loads`: a notebook learns
+    from it whether a browser is showing its pages at all (under nbval none is).
     """
 
-    def initialize(self, name: str, store: ReportStore, csp: str = PAGE_CSP) -> None:
-        self.name = name
-        self.store = store
-        self.csp = csp
+    page = "index.html"
+    csp = PAGE_CSP
 
     def get(self) -> None:
-        self.store.page_loads[self.request.path.lstrip("/")] += 1
-        page = resources.files("sse_lab.server").joinpath("static", self.name).read_bytes()
+        browser_state(self.context).reports.page_loads[self.request.path.lstrip("/")] += 1
+        page = resources.files("sse_lab.server").joinpath("static", self.page).read_bytes()
         _protect(self, self.csp)
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.set_header("Cache-Control", "no-cache")
         self.finish(page)
 
 
-class CasesHandler(tornado.web.RequestHandler):
+def _page(name: str, csp: str = PAGE_CSP) -> type[PageFileHandler]:
+    title = "".join(part.title() for part in name.removesuffix(".html").split("-"))
+    return type(f"{title}Page", (PageFileHandler,), {"page": name, "csp": csp})
+
+
+class CasesHandler(ContextHandler):
     """``GET /conformance/cases.json``: the spec cases, for the parser check page.
 
     Each case: ``name``, ``rule``, ``stream`` (the bytes, base64), ``events``
@@ -196,19 +206,40 @@ class ReportStore:
         ]
 
 
-class ReportHandler(tornado.web.RequestHandler):
+class BrowserState:
+    """What the browser family keeps per server: reports and the lifecycle log."""
+
+    def __init__(self) -> None:
+        self.reports = ReportStore()
+        self.log = RequestLog()
+
+
+_STATES: weakref.WeakKeyDictionary[ServerContext, BrowserState] = weakref.WeakKeyDictionary()
+
+
+def browser_state(context: ServerContext) -> BrowserState:
+    """The :class:`BrowserState` of the server that owns ``context`` (made on first use)."""
+    state = _STATES.get(context)
+    if state is None:
+        state = _STATES[context] = BrowserState()
+    return state
+
+
+class ReportHandler(ContextHandler):
     """``POST /reports``: store one JSON object; ``GET /reports``: read them back."""
 
-    def initialize(self, store: ReportStore) -> None:
-        self.store = store
+    def initialize(self, context: ServerContext) -> None:
+        super().initialize(context)
+        self.store = browser_state(context).reports
 
     def set_default_headers(self) -> None:
         self.set_header("Cache-Control", "no-cache")
         self.set_header("Content-Type", "application/json; charset=utf-8")
         self.set_header("X-Content-Type-Options", "nosniff")
+        super().set_default_headers()
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
-        self.finish(json.dumps({"error": self._reason}))
+        self.finish(json.dumps({"error": reason(self)}))
 
     def post(self) -> None:
         # Only application/json: a cross-site form cannot send it without a
@@ -252,7 +283,7 @@ class ReportHandler(tornado.web.RequestHandler):
 REQUEST_ID_HEADER = "X-SSE-Lab-Request"
 
 
-class CancelHandler(tornado.web.RequestHandler):
+class CancelHandler(ContextHandler):
     """``POST /cancel`` ``{"request": ID}``: stop the stream whose request carried that id.
 
     Closing the connection is enough when the browser talks to this server
@@ -263,9 +294,6 @@ class CancelHandler(tornado.web.RequestHandler):
     id is random and known only to the page that started the stream.
     Answers ``{"cancelled": true}`` if the stream was still running.
     """
-
-    def initialize(self, lab: _Lab) -> None:
-        self.lab = lab
 
     def post(self) -> None:
         self.set_header("Content-Type", "application/json; charset=utf-8")
@@ -280,7 +308,9 @@ class CancelHandler(tornado.web.RequestHandler):
         if not isinstance(request_id, str) or not 16 <= len(request_id) <= 128:
             raise tornado.web.HTTPError(400, reason="request must be a string of 16-128 chars")
         found = [
-            h for h in list(self.lab.open) if h.request.headers.get(REQUEST_ID_HEADER) == request_id
+            h
+            for h in list(self.context.open)
+            if h.request.headers.get(REQUEST_ID_HEADER) == request_id
         ]
         for handler in found:
             handler.abort("cancelled by the client")
@@ -328,9 +358,9 @@ class _LoggedStream(SSEHandler):
     log: RequestLog
     answer = "stream"
 
-    def initialize(self, lab: _Lab, log: RequestLog) -> None:  # type: ignore[override]
-        super().initialize(lab)
-        self.log = log
+    def initialize(self, context: ServerContext) -> None:
+        super().initialize(context)
+        self.log = browser_state(context).log
 
     def parse_arguments(self) -> None:
         self.interval = _bounded(self, "interval", 0.3, 5.0)
@@ -390,11 +420,12 @@ class GoneHandler(_LoggedStream):
             await asyncio.sleep(self.interval)
 
 
-class WrongTypeHandler(tornado.web.RequestHandler):
+class WrongTypeHandler(ContextHandler):
     """``/lifecycle/wrong-type``: 200 with ``text/plain``: EventSource fails, no retry."""
 
-    def initialize(self, log: RequestLog) -> None:
-        self.log = log
+    def initialize(self, context: ServerContext) -> None:
+        super().initialize(context)
+        self.log = browser_state(context).log
 
     def get(self) -> None:
         self.log.add(self, "text/plain")
@@ -453,11 +484,12 @@ class ArticleStreamHandler(_LoggedStream):
         await self.send(DONE)
 
 
-class LogHandler(tornado.web.RequestHandler):
+class LogHandler(ContextHandler):
     """``GET /lifecycle/log?tag=``: the lifecycle requests, oldest first."""
 
-    def initialize(self, log: RequestLog) -> None:
-        self.log = log
+    def initialize(self, context: ServerContext) -> None:
+        super().initialize(context)
+        self.log = browser_state(context).log
 
     def get(self) -> None:
         self.set_header("Content-Type", "application/json; charset=utf-8")
@@ -465,34 +497,26 @@ class LogHandler(tornado.web.RequestHandler):
         self.finish(json.dumps(self.log.for_tag(self.get_argument("tag", None))))
 
 
-def routes(lab: _Lab) -> list[tuple[Any, ...]]:
-    """Tornado routes this module adds to the lab server."""
-    store, log = ReportStore(), RequestLog()
-    stream = {"lab": lab, "log": log}
+def routes(context: ServerContext) -> list[tuple[Any, ...]]:
+    """The browser family's routes (pages, static files, reports, lifecycle streams)."""
+    browser_state(context)  # one per server, from the start
+    kw = {"context": context}
     return [
-        (r"/static/(.*)", StaticHandler, {"path": static_dir()}),
-        (r"/fetch", PageFileHandler, {"name": "fetch.html", "store": store}),
-        (r"/lifecycle", PageFileHandler, {"name": "lifecycle.html", "store": store}),
-        (r"/article", PageFileHandler, {"name": "article.html", "store": store}),
-        (
-            r"/article-original",
-            PageFileHandler,
-            {"name": "article-original.html", "store": store, "csp": ORIGINAL_CSP},
-        ),
-        (
-            r"/article-corrected",
-            PageFileHandler,
-            {"name": "article-corrected.html", "store": store},
-        ),
-        (r"/parser-check", PageFileHandler, {"name": "parser-check.html", "store": store}),
-        (r"/conformance/cases.json", CasesHandler),
-        (r"/reports", ReportHandler, {"store": store}),
-        (r"/cancel", CancelHandler, {"lab": lab}),
-        (r"/lifecycle/ends", EndsHandler, stream),
-        (r"/lifecycle/gone", GoneHandler, stream),
-        (r"/lifecycle/wrong-type", WrongTypeHandler, {"log": log}),
-        (r"/lifecycle/named", NamedHandler, stream),
-        (r"/lifecycle/slow", SlowHandler, stream),
-        (r"/lifecycle/article", ArticleStreamHandler, stream),
-        (r"/lifecycle/log", LogHandler, {"log": log}),
+        (r"/static/(.*)", StaticHandler, kw),
+        (r"/fetch", _page("fetch.html"), kw),
+        (r"/lifecycle", _page("lifecycle.html"), kw),
+        (r"/parser-check", _page("parser-check.html"), kw),
+        (r"/article", _page("article.html"), kw),
+        (r"/article-original", _page("article-original.html", ORIGINAL_CSP), kw),
+        (r"/article-corrected", _page("article-corrected.html"), kw),
+        (r"/conformance/cases.json", CasesHandler, kw),
+        (r"/reports", ReportHandler, kw),
+        (r"/cancel", CancelHandler, kw),
+        (r"/lifecycle/ends", EndsHandler, kw),
+        (r"/lifecycle/gone", GoneHandler, kw),
+        (r"/lifecycle/wrong-type", WrongTypeHandler, kw),
+        (r"/lifecycle/named", NamedHandler, kw),
+        (r"/lifecycle/slow", SlowHandler, kw),
+        (r"/lifecycle/article", ArticleStreamHandler, kw),
+        (r"/lifecycle/log", LogHandler, kw),
     ]
