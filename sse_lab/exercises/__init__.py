@@ -28,8 +28,7 @@ class CheckResult:
         return self.passed
 
     def __str__(self) -> str:
-        head = (f"PASS  {self.exercise}" if self.passed
-                else f"NOT YET  {self.exercise}")
+        head = f"PASS  {self.exercise}" if self.passed else f"NOT YET  {self.exercise}"
         lines = [head]
         lines += [f"  - {p}" for p in self.problems]
         lines += [f"  · {n}" for n in self.notes]
@@ -65,7 +64,7 @@ def result(exercise: str, problems: list[str], notes: list[str] | None = None) -
 
 # Each notebook's checkers live in their own module; all are importable from
 # here: ``from sse_lab.exercises import check_parser``.
-from sse_lab.exercises import nb00, nb01, nb02, nb03, nb04, nb05, nb06, nb07, nb09  # noqa: E402
+from sse_lab.exercises import nb00, nb01, nb02, nb03, nb04, nb05, nb06, nb07, nb09, nb10  # noqa: E402
 from sse_lab.exercises.nb00 import *  # noqa: E402,F403
 from sse_lab.exercises.nb01 import *  # noqa: E402,F403
 from sse_lab.exercises.nb02 import *  # noqa: E402,F403
@@ -75,7 +74,10 @@ from sse_lab.exercises.nb05 import *  # noqa: E402,F403
 from sse_lab.exercises.nb06 import *  # noqa: E402,F403
 from sse_lab.exercises.nb07 import *  # noqa: E402,F403
 from sse_lab.exercises.nb09 import *  # noqa: E402,F403
+from sse_lab.exercises.nb10 import *  # noqa: E402,F403
 
 __all__ = ["CheckResult", "result"] + [
-    name for mod in (nb00, nb01, nb02, nb03, nb04, nb05, nb06, nb07, nb09) for name in mod.__all__
+    name
+    for mod in (nb00, nb01, nb02, nb03, nb04, nb05, nb06, nb07, nb09, nb10)
+    for name in mod.__all__
 ]

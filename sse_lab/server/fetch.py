@@ -63,8 +63,8 @@ class StreamedFetch:
         self.closed = False
         self._queue: asyncio.Queue[tuple[str, object]] = asyncio.Queue()
         self._room = asyncio.Semaphore(BUFFERED_PIECES)
-        self._code, self._reason = 0, ""
-        self._headers = httputil.HTTPHeaders()
+        self._code, self._phrase = 0, ""
+        self._response_headers = httputil.HTTPHeaders()
         request.header_callback = self._on_header
         request.streaming_callback = self._on_chunk
         self._client = AsyncHTTPClient(force_instance=True)
@@ -77,12 +77,13 @@ class StreamedFetch:
                 start = httputil.parse_response_start_line(line.strip())
             except httputil.HTTPInputError:
                 return  # Tornado fails the fetch itself
-            self._code, self._reason = start.code, start.reason
-            self._headers = httputil.HTTPHeaders()
+            self._code, self._phrase = start.code, start.reason
+            self._response_headers = httputil.HTTPHeaders()
         elif line.strip():
-            self._headers.parse_line(line)
+            self._response_headers.parse_line(line)
         elif self._code >= 200:  # the blank line after a final (not 1xx) head
-            self._queue.put_nowait(("head", UpstreamHead(self._code, self._reason, self._headers)))
+            head = UpstreamHead(self._code, self._phrase, self._response_headers)
+            self._queue.put_nowait(("head", head))
 
     async def _on_chunk(self, chunk: bytes) -> None:
         if self.closed:

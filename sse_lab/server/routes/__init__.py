@@ -19,6 +19,7 @@ from sse_lab.server.routes import (
     broadcast,
     chat,
     openai,
+    pages,
     responses,
     transports,
 )
@@ -36,6 +37,7 @@ ROUTE_FAMILIES: tuple[RouteFamily, ...] = (
     openai.routes,
     anthropic.routes,
     responses.routes,
+    pages.routes,
 )
 
 #: Mounted only with ``ServerConfig(teaching_routes=True)``: what breaks streaming.
