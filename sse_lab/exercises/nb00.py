@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sse_lab.exercises import CheckResult, result
+from sse_lab.exercises.result import CheckResult, result
 
 __all__ = ["STATS_KEYS", "check_clock_tokens", "check_second_server"]
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sse_lab.exercises import CheckResult, result
+from sse_lab.exercises.result import CheckResult, result
 from sse_lab.metrics import reader_idle_time, visible_words
 from sse_lab.protocol import DONE, Event
 from sse_lab.recording import Arrival, Recording
@@ -30,8 +30,8 @@ __all__ = [
     "ttft_cases",
 ]
 
-from sse_lab.exercises._sandbox import TIME_LIMIT, grade
-from sse_lab.exercises._sandbox import is_number as _is_number
+from sse_lab.exercises.sandbox import TIME_LIMIT, grade
+from sse_lab.exercises.sandbox import is_number as _is_number
 
 # -- exercise 1: time to first token ------------------------------------------------
 

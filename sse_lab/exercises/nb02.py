@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sse_lab import conformance
-from sse_lab.exercises import CheckResult, result
+from sse_lab.exercises.result import CheckResult, result
 
 __all__ = ["check_parser"]
 

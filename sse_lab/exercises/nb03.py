@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 from sse_lab.client import HTTPError, SSEClient, run_sync
-from sse_lab.exercises import CheckResult, result
+from sse_lab.exercises.result import CheckResult, result
 from sse_lab.protocol import DONE
 from sse_lab.recording import Recording
 

@@ -18,9 +18,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sse_lab.exercises import CheckResult, result
-from sse_lab.exercises._sandbox import TIME_LIMIT, grade
-from sse_lab.exercises._sandbox import is_number as _is_number
+from sse_lab.exercises.result import CheckResult, result
+from sse_lab.exercises.sandbox import TIME_LIMIT, grade
+from sse_lab.exercises.sandbox import is_number as _is_number
 from sse_lab.protocol import DONE, Event
 from sse_lab.recording import Arrival, Recording, WireRecording, bytes_per_token
 

@@ -18,15 +18,15 @@ import statistics
 from collections.abc import Callable
 from typing import Any
 
-from sse_lab.exercises import CheckResult, result
-from sse_lab.exercises._sandbox import Timeout as _Timeout
-from sse_lab.exercises._sandbox import call_limited, describe_error, is_number
+from sse_lab.exercises.result import CheckResult, result
+from sse_lab.exercises.sandbox import LONG_TIME_LIMIT, call_limited, describe_error, is_number
+from sse_lab.exercises.sandbox import Timeout as _Timeout
 from sse_lab.protocol import encode_event
 
 __all__ = ["check_backoff", "check_broadcast"]
 
 #: Seconds the learner's code may take for one check.
-TIME_LIMIT = 5.0
+TIME_LIMIT = LONG_TIME_LIMIT
 
 
 def _limited(fn: Callable[[], Any], timeout: float = TIME_LIMIT) -> Any:

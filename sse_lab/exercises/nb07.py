@@ -19,11 +19,12 @@ from collections.abc import Callable
 from html.parser import HTMLParser
 from typing import Any
 
-from sse_lab.exercises import CheckResult, result
-from sse_lab.exercises._sandbox import Timeout as _Timeout
-from sse_lab.exercises._sandbox import describe_error as _err
-from sse_lab.exercises._sandbox import is_number as _is_number
-from sse_lab.exercises.nb06 import TIME_LIMIT, _limited
+from sse_lab.exercises.result import CheckResult, result
+from sse_lab.exercises.sandbox import LONG_TIME_LIMIT as TIME_LIMIT
+from sse_lab.exercises.sandbox import Timeout as _Timeout
+from sse_lab.exercises.sandbox import call_limited
+from sse_lab.exercises.sandbox import describe_error as _err
+from sse_lab.exercises.sandbox import is_number as _is_number
 from sse_lab.model import SimulatedLLM
 from sse_lab.smoothing import smooth_schedule
 
@@ -88,7 +89,8 @@ def check_render_tokens(render_tokens: Callable[[list[str]], Any]) -> CheckResul
     problems: list[str] = []
     for name, tokens in cases:
         try:
-            out = _limited(lambda tokens=tokens: render_tokens(list(tokens)))
+            out = call_limited(lambda tokens=tokens: render_tokens(list(tokens)),
+                               timeout=TIME_LIMIT)
         except _Timeout:
             problems.append(f"{name}: render_tokens() did not return within {TIME_LIMIT:g} s.")
             break
@@ -189,7 +191,8 @@ def check_smooth(smooth: Callable[..., Any]) -> CheckResult:
     problems: list[str] = []
     for name, arrivals, interval, max_lag in _cases():
         try:
-            got = _limited(lambda a=arrivals, i=interval, m=max_lag: smooth(list(a), i, m))
+            got = call_limited(lambda a=arrivals, i=interval, m=max_lag: smooth(list(a), i, m),
+                               timeout=TIME_LIMIT)
         except _Timeout:
             problems.append(f"{name}: smooth() did not return within {TIME_LIMIT:g} s.")
             break

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sse_lab.dialects import ToolSpec, make_writer, plan_turn
-from sse_lab.exercises import CheckResult, result
-from sse_lab.exercises._sandbox import grade
+from sse_lab.exercises.result import CheckResult, result
+from sse_lab.exercises.sandbox import grade
 from sse_lab.model import SimulatedLLM
 
 __all__ = ["check_tool_calls", "tool_call_cases"]

@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from sse_lab.client import HTTPError, record_sync
-from sse_lab.exercises import CheckResult, result
+from sse_lab.exercises.result import CheckResult, result
 
 __all__ = ["check_resumable"]
 
