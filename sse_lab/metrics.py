@@ -13,26 +13,43 @@ The metrics are the ones used to judge LLM serving:
   percentiles tell a smooth stream (p50 close to p99) from a stuttering one.
 * **tokens/s**: the decode rate once the stream is flowing.
 
+Beyond one stream: :func:`describe` (percentiles of a sample),
+:func:`fit_line` (least squares), :func:`token_lags` (arrival behind the
+plan), :func:`reader_progress` (a reader's position over time),
+:func:`distinct_instants` (how lumpy arrival was), :func:`scaled` (a
+recording at another pace), :func:`peak_per_window` and :func:`spread`.
+
 A blocking (non-streaming) fetch is a Recording with ``transport="blocking"``
 and a single arrival holding the whole text: its TTFT is the whole wait.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 import re
+import statistics
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sse_lab.recording import Recording
+from sse_lab.recording import Arrival, Recording
 
 __all__ = [
+    "LineFit",
     "StreamMetrics",
+    "describe",
+    "distinct_instants",
+    "fit_line",
+    "peak_per_window",
     "percentile",
     "reader_idle_time",
+    "reader_progress",
+    "scaled",
+    "spread",
     "summarize",
     "summary_table",
+    "token_lags",
     "visible_words",
     "word_count",
 ]
@@ -287,3 +304,161 @@ def summary_table(metrics_by_name: dict[str, StreamMetrics]) -> str:
         lines.append("  ".join(cells).rstrip())
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+# == distributions, fits, reading and arrival shapes ==========================
+# (measured by notebooks 04-07; the experiments that record them live in
+# sse_lab.lab.experiments and sse_lab.lab.loadtest)
+
+
+def token_lags(rec: Recording, emit_times: Sequence[float]) -> list[float]:
+    """Arrival minus planned emit time of each token, in seconds.
+
+    ``emit_times`` are the model's plan (``SimulatedLLM(speed=...).plan(prompt,
+    seed).emit_times()``), measured from when the server got the request, so a
+    lag includes the network, the transport's own waiting (a poll interval)
+    and the simulated model running a little behind its plan.
+    """
+    return [r - e for e, r in zip(emit_times, rec.token_times, strict=False)]
+
+
+def describe(values: Iterable[float]) -> dict[str, float]:
+    """``n``, ``min``, ``p50``, ``p90``, ``p99``, ``max`` and ``mean`` of a sample."""
+    data = [float(v) for v in values if v is not None]
+    if not data:
+        raise ValueError("describe() needs at least one value")
+    return {
+        "n": float(len(data)),
+        "min": min(data),
+        "p50": percentile(data, 50),
+        "p90": percentile(data, 90),
+        "p99": percentile(data, 99),
+        "max": max(data),
+        "mean": sum(data) / len(data),
+    }
+
+
+@dataclass(frozen=True)
+class LineFit:
+    """A least-squares line ``y = intercept + slope * x`` and its ``r2``."""
+
+    intercept: float
+    slope: float
+    r2: float
+
+    def __call__(self, x: float) -> float:
+        return self.intercept + self.slope * x
+
+
+def fit_line(xs: Sequence[float], ys: Sequence[float]) -> LineFit:
+    """Ordinary least squares through ``(xs, ys)``.
+
+    Raises:
+        ValueError: fewer than two points, different lengths, or all ``xs`` equal.
+    """
+    if len(xs) != len(ys):
+        raise ValueError(f"{len(xs)} xs but {len(ys)} ys")
+    if len(xs) < 2:
+        raise ValueError("a line needs at least two points")
+    n = len(xs)
+    mx, my = sum(xs) / n, sum(ys) / n
+    sxx = sum((x - mx) ** 2 for x in xs)
+    if sxx == 0:
+        raise ValueError("all xs are equal: no slope to fit")
+    sxy = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True))
+    slope = sxy / sxx
+    intercept = my - slope * mx
+    ss_tot = sum((y - my) ** 2 for y in ys)
+    ss_res = sum((y - intercept - slope * x) ** 2 for x, y in zip(xs, ys, strict=True))
+    r2 = 1.0 - ss_res / ss_tot if ss_tot > 0 else 1.0
+    return LineFit(intercept, slope, r2)
+
+
+def scaled(rec: Recording, factor: float) -> Recording:
+    """A copy of ``rec`` with every time multiplied by ``factor``.
+
+    A stream recorded at ``speed=10`` and scaled by 10 reads as if the model
+    had run at real pacing (the network's share is stretched too, but on
+    localhost it is tiny).
+    """
+    if not factor > 0:
+        raise ValueError("factor must be positive")
+    out = copy.copy(rec)
+    out.arrivals = [Arrival(a.t * factor, a.event) for a in rec.arrivals]
+    for name in ("connect_time", "first_byte_time", "end_time"):
+        value = getattr(rec, name)
+        setattr(out, name, None if value is None else value * factor)
+    return out
+
+
+def reader_progress(
+    points: Sequence[tuple[float, int]], words_per_s: float = 4.0
+) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
+    """Where a reader is in the text over time, and when they wait.
+
+    The reader of :func:`sse_lab.metrics.reader_idle_time`: starts at ``t =
+    0``, reads whatever is visible at ``words_per_s``, waits when caught up.
+
+    Args:
+        points: ``(t, words visible)`` pairs (:func:`sse_lab.metrics.visible_words`).
+        words_per_s: Reading speed.
+
+    Returns:
+        ``(vertices, idle)``: the reader's position as a polyline of ``(t,
+        words read)`` vertices, and the ``(start, end)`` intervals spent
+        waiting. The idle intervals add up to ``reader_idle_time(points,
+        words_per_s)``.
+    """
+    if not words_per_s > 0:
+        raise ValueError("words_per_s must be positive")
+    clock = 0.0  # when the reader will have read everything shown so far
+    shown = 0
+    verts: list[tuple[float, float]] = [(0.0, 0.0)]
+    idle: list[tuple[float, float]] = []
+    for t, words in sorted((float(t), int(w)) for t, w in points):
+        if words <= shown:
+            continue
+        t = max(t, 0.0)
+        if clock < t:  # caught up: wait for the new words
+            if clock > verts[-1][0]:
+                verts.append((clock, float(shown)))
+            idle.append((clock, t))
+            verts.append((t, float(shown)))
+            clock = t
+        clock += (words - shown) / words_per_s
+        shown = words
+    if clock > verts[-1][0]:
+        verts.append((clock, float(shown)))
+    return verts, idle
+
+
+def distinct_instants(rec: Recording | Sequence[float], within: float = 0.001) -> int:
+    """How many separate moments the tokens arrived at.
+
+    Arrivals less than ``within`` seconds after the previous one count as the
+    same moment (one socket read delivers several events at once). A healthy
+    stream has about one instant per token; a buffered one, a handful.
+    """
+    times = sorted(rec.token_times if isinstance(rec, Recording) else rec)
+    count, start = 0, -math.inf
+    for t in times:
+        if t - start >= within:
+            count += 1
+            start = t
+    return count
+
+
+def peak_per_window(times: Sequence[float], window: float = 0.1) -> int:
+    """The most attempts that fall inside any ``window``-second interval."""
+    ts = sorted(times)
+    best, j = 0, 0
+    for i, t in enumerate(ts):
+        while ts[j] < t - window + 1e-12:
+            j += 1
+        best = max(best, i - j + 1)
+    return best
+
+
+def spread(values: Sequence[float]) -> float:
+    """Population standard deviation (0 for fewer than two values)."""
+    return statistics.pstdev(values) if len(values) > 1 else 0.0

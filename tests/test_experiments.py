@@ -14,6 +14,7 @@ from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from sse_lab import metrics  # noqa: E402
 from sse_lab.client import record_sync, run_sync  # noqa: E402
 from sse_lab.client.transports import record_websocket  # noqa: E402
 from sse_lab.lab import experiments as ex  # noqa: E402
@@ -47,7 +48,7 @@ def rec_of(times: list[float], texts: list[str] | None = None, **kw) -> Recordin
 
 def test_token_lags_and_measurements() -> None:
     rec = rec_of([0.11, 0.22, 0.35], bytes_received=300, requests=3, transport="poll")
-    assert ex.token_lags(rec, [0.1, 0.2, 0.3]) == pytest.approx([0.01, 0.02, 0.05])
+    assert metrics.token_lags(rec, [0.1, 0.2, 0.3]) == pytest.approx([0.01, 0.02, 0.05])
     row = ex.transport_measurements({"poll": rec}, [0.1, 0.2, 0.3])["poll"]
     assert row["ttft_s"] == 0.11 and row["requests"] == 3 and row["tokens"] == 3
     assert row["bytes_per_token"] == pytest.approx(100.0)
@@ -123,7 +124,7 @@ def test_many_runs_keeps_seed_order(server) -> None:
 
 
 def test_describe_and_distribution_table() -> None:
-    d = ex.describe([3.0, 1.0, 2.0, None])
+    d = metrics.describe([3.0, 1.0, 2.0, None])
     assert d["n"] == 3 and d["min"] == 1 and d["p50"] == 2 and d["max"] == 3
     table = ex.distribution_table({"TTFT": ([0.01, 0.02, 0.03], "ms", 1000),
                                    "tokens/s": ([90, 100, 110], "tok/s", 1)})
@@ -132,7 +133,7 @@ def test_describe_and_distribution_table() -> None:
     assert lines[2].split()[:3] == ["TTFT", "3", "10.0"]
     assert lines[3].split()[-1] == "tok/s"
     with pytest.raises(ValueError):
-        ex.describe([])
+        metrics.describe([])
 
 
 @pytest.mark.parametrize("n", [1, 7, 50, 333, 1000])
@@ -144,20 +145,20 @@ def test_ttft_grows_with_prompt_length(server) -> None:
     pts = run_sync(lambda: ex.ttft_by_prompt_length(server.url, [5, 1500], seeds=(0, 1),
                                                     speed=20))
     assert [n for n, _ in pts] == [5, 5, 1500, 1500]
-    fit = ex.fit_line([n for n, _ in pts], [t for _, t in pts])
+    fit = metrics.fit_line([n for n, _ in pts], [t for _, t in pts])
     assert fit.slope > 0
     short = max(t for n, t in pts if n == 5)
     assert min(t for n, t in pts if n == 1500) > 2 * short
 
 
 def test_fit_line() -> None:
-    fit = ex.fit_line([0, 1, 2, 3], [1, 3, 5, 7])
+    fit = metrics.fit_line([0, 1, 2, 3], [1, 3, 5, 7])
     assert fit.intercept == pytest.approx(1) and fit.slope == pytest.approx(2)
     assert fit.r2 == pytest.approx(1) and fit(10) == pytest.approx(21)
-    assert ex.fit_line([0, 1, 2], [1, 3, 2]).r2 < 1
+    assert metrics.fit_line([0, 1, 2], [1, 3, 2]).r2 < 1
     for xs, ys in (([1], [1]), ([1, 1], [1, 2]), ([1, 2], [1])):
         with pytest.raises(ValueError):
-            ex.fit_line(xs, ys)
+            metrics.fit_line(xs, ys)
 
 
 def test_equal_total_variants_share_tokens_and_total() -> None:
@@ -184,7 +185,7 @@ def test_record_variants_serves_each_model_and_stops_its_servers() -> None:
     recs = run_sync(lambda: ex.record_variants(models, prompt=PROMPT, seed=0, speed=4))
     assert len(running_servers()) == before
     assert recs["quick"].text == recs["slow"].text
-    quick, slow = (ex.scaled(recs[k], 4) for k in ("quick", "slow"))
+    quick, slow = (metrics.scaled(recs[k], 4) for k in ("quick", "slow"))
     assert slow.token_times[0] > 5 * quick.token_times[0]
     for r in (quick, slow):  # the simulated model's timers run a little late
         assert r.token_times[-1] == pytest.approx(3.0, rel=0.2)
@@ -193,20 +194,20 @@ def test_record_variants_serves_each_model_and_stops_its_servers() -> None:
 def test_scaled_copies() -> None:
     rec = rec_of([0.1, 0.2])
     rec.first_byte_time = 0.05
-    out = ex.scaled(rec, 10)
+    out = metrics.scaled(rec, 10)
     assert out.token_times == pytest.approx([1.0, 2.0]) and out.first_byte_time == 0.5
     assert rec.token_times == [0.1, 0.2] and out.text == rec.text
     with pytest.raises(ValueError):
-        ex.scaled(rec, 0)
+        metrics.scaled(rec, 0)
 
 
 def test_reader_progress_examples() -> None:
-    verts, idle = ex.reader_progress([(1.0, 4)], 4.0)
+    verts, idle = metrics.reader_progress([(1.0, 4)], 4.0)
     assert verts == [(0.0, 0.0), (1.0, 0.0), (2.0, 4.0)] and idle == [(0.0, 1.0)]
-    verts, idle = ex.reader_progress([(0.5, 2), (0.6, 4), (3.0, 8)], 4.0)
+    verts, idle = metrics.reader_progress([(0.5, 2), (0.6, 4), (3.0, 8)], 4.0)
     assert idle == [(0.0, 0.5), (1.5, 3.0)]
     assert verts[-1] == (4.0, 8.0)
-    assert ex.reader_progress([], 4.0) == ([(0.0, 0.0)], [])
+    assert metrics.reader_progress([], 4.0) == ([(0.0, 0.0)], [])
 
 
 @settings(max_examples=150, deadline=None)
@@ -220,7 +221,7 @@ def test_reader_progress_idle_matches_metrics(points, wps) -> None:
     for t, w in pts:  # visible counts never fall
         best = max(best, w)
         running.append((t, best))
-    _, idle = ex.reader_progress(running, wps)
+    _, idle = metrics.reader_progress(running, wps)
     if best == 0:
         assert idle == []
         return
@@ -229,9 +230,9 @@ def test_reader_progress_idle_matches_metrics(points, wps) -> None:
 
 
 def test_distinct_instants() -> None:
-    assert ex.distinct_instants([0.1, 0.1, 0.1005, 0.2, 0.3]) == 3
-    assert ex.distinct_instants(rec_of([1.0] * 20)) == 1
-    assert ex.distinct_instants([]) == 0
+    assert metrics.distinct_instants([0.1, 0.1, 0.1005, 0.2, 0.3]) == 3
+    assert metrics.distinct_instants(rec_of([1.0] * 20)) == 1
+    assert metrics.distinct_instants([]) == 0
 
 
 # -- charts -----------------------------------------------------------------------------
@@ -253,7 +254,7 @@ def test_ttft_distribution_marks_percentiles() -> None:
 
 def test_ttft_vs_prompt_length_draws_fit() -> None:
     pts = [(0, 0.03), (1000, 0.43), (2000, 0.83)]
-    fit = ex.fit_line([p[0] for p in pts], [p[1] for p in pts])
+    fit = metrics.fit_line([p[0] for p in pts], [p[1] for p in pts])
     fig = plots.ttft_vs_prompt_length(pts, fit=fit)
     lines = {ln.get_gid(): ln for ln in fig.axes[0].get_lines()}
     assert set(lines) == {"measured", "fit"}

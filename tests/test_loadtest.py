@@ -18,14 +18,13 @@ from sse_lab.lab.loadtest import (
     FrozenReader,
     LoadResult,
     load_test,
-    peak_per_window,
     read_raw,
     simulate_reconnects,
     source_delay,
-    spread,
     with_query,
 )
 from sse_lab.lab.monitor import wait_for_stats
+from sse_lab.metrics import peak_per_window, spread
 from sse_lab.model import SimulatedLLM
 from sse_lab.server import LabServer, ServerConfig, process_rss, start_server
 

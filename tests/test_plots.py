@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import math
+import subprocess
+import sys
 import warnings
 from collections.abc import Iterator
 
@@ -13,11 +15,13 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
+from matplotlib import font_manager  # noqa: E402
 from matplotlib.collections import EventCollection  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
 from sse_lab.lab import plots  # noqa: E402
+from sse_lab.lab.plots import style  # noqa: E402
 from sse_lab.metrics import percentile, reader_idle_time, summarize, visible_words  # noqa: E402
 from sse_lab.model import Plan, SimulatedLLM  # noqa: E402
 from sse_lab.protocol import DONE, Event  # noqa: E402
@@ -281,22 +285,59 @@ def test_figures_stay_light_under_a_dark_style(recs: tuple[Recording, Recording]
 
 
 def test_cjk_font_fallback_is_silent() -> None:
+    before = list(matplotlib.rcParams["font.family"])
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        found = plots.use_cjk_font()
-    family = matplotlib.rcParams["font.family"]
+        found = plots.cjk_font()
+    assert list(matplotlib.rcParams["font.family"]) == before  # a lookup changes nothing
     if found is not None:
-        assert found in family
-        assert family.count(found) == 1  # idempotent
+        with matplotlib.rc_context():
+            assert plots.use_cjk_font() == found  # the explicit, global opt-in
+            plots.use_cjk_font()
+            family = matplotlib.rcParams["font.family"]
+            assert found in family and family.count(found) == 1  # idempotent
+    assert list(matplotlib.rcParams["font.family"]) == before
+
+
+def test_chinese_text_gets_the_cjk_font_at_draw_time(recs: tuple[Recording, Recording]) -> None:
+    found = plots.cjk_font()
+    if found is None:
+        pytest.skip("no Noto Sans CJK font installed")
+    fig = plots.token_timeline(list(recs), labels=["流式", "阻塞"])
+    assert found not in matplotlib.rcParams["font.family"]  # nothing global
+    render(fig)
+    labels = [t for t in fig.axes[0].get_yticklabels() if "流式" in t.get_text()]
+    assert labels and found in labels[0].get_fontfamily()
+
+
+def test_import_touches_no_global_matplotlib_state() -> None:
+    code = (
+        "import matplotlib as mpl, sys\n"
+        "before = dict(mpl.rcParams)\n"
+        "import sse_lab.lab.plots, sse_lab.lab.plots.style\n"
+        "import sse_lab.lab.plots.timeline, sse_lab.lab.plots.monitor\n"
+        "assert dict(mpl.rcParams) == before, 'rcParams changed at import'\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+
+
+def test_a_chart_leaves_rcparams_as_it_found_them(recs: tuple[Recording, Recording]) -> None:
+    before = dict(matplotlib.rcParams)
+    render(plots.visible_text_over_time(*recs))
+    assert dict(matplotlib.rcParams) == before
 
 
 def test_cjk_font_absent_is_silent(monkeypatch: pytest.MonkeyPatch) -> None:
-    from matplotlib import font_manager
-
+    style.cjk_font.cache_clear()
     monkeypatch.setattr(font_manager.fontManager, "ttflist", [])
     monkeypatch.setattr(font_manager, "findSystemFonts", lambda *a, **k: [])
-    with matplotlib.rc_context({"font.family": ["sans-serif"]}):
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            assert plots.use_cjk_font() is None
-        assert list(matplotlib.rcParams["font.family"]) == ["sans-serif"]
+    try:
+        with matplotlib.rc_context({"font.family": ["sans-serif"]}):
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                assert plots.use_cjk_font() is None
+            assert list(matplotlib.rcParams["font.family"]) == ["sans-serif"]
+    finally:
+        style.cjk_font.cache_clear()

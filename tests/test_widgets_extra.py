@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Iterator
 from html.parser import HTMLParser
@@ -16,10 +17,11 @@ from sse_lab.lab.widgets import (
     MarkdownStreamView,
     MonitorView,
     TypewriterView,
-    _IncrementalMarkdown,
     close_open_markdown,
     render_markdown,
 )
+from sse_lab.lab.widgets.throttle import RateLimiter
+from sse_lab.markdown import IncrementalMarkdown
 from sse_lab.model import SimulatedLLM, tokenize
 from sse_lab.protocol import Event
 from sse_lab.recording import Arrival
@@ -253,7 +255,7 @@ def test_markdown_view_coalesces_a_flood() -> None:
 
 def test_incremental_markdown_equals_a_full_render() -> None:
     text = ""
-    renderer = _IncrementalMarkdown()
+    renderer = IncrementalMarkdown()
     for tok in tokenize(MARKDOWN_ANSWER):
         text += tok
         renderer.render(text)
@@ -292,19 +294,74 @@ def test_chat_view_markdown_and_smooth(lab: LabServer) -> None:
 
 
 # -- monitor view ---------------------------------------------------------------------
+class FakeClock:
+    """A clock the test moves by hand: rate checks that no machine load can upset."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_rate_limiter_caps_grants_on_its_own_clock() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(5, clock=clock)
+    assert limiter.ready() and limiter.delay() == 0
+    assert limiter.grant() == 100.0
+    assert not limiter.ready() and limiter.delay() == pytest.approx(0.2)
+    clock.now += 0.15
+    assert limiter.delay() == pytest.approx(0.05)
+    clock.now += 0.05
+    assert limiter.ready()
+    with pytest.raises(ValueError):
+        RateLimiter(0)
+
+
 def test_monitor_view_redraws_live_at_most_hz(lab: LabServer) -> None:
     mon = Monitor(lab, interval=0.02)
     view = MonitorView(mon, hz=20)  # capped at 5
     assert view.hz == MonitorView.MAX_HZ and view.renders == 1
     with mon:
-        time.sleep(1.0)
-    assert view.renders >= 3
-    gaps = [b - a for a, b in zip(view.render_times[1:], view.render_times[2:], strict=False)]
-    assert all(g >= 1 / MonitorView.MAX_HZ - 0.02 for g in gaps[:-1]), gaps
+        # Wait for frames (a busy machine only makes them later), never a fixed time.
+        deadline = time.monotonic() + 30
+        while view.renders < 3 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert view.renders >= 3
+    assert view.flush(timeout=30)  # the last frame, drawn once the monitor stopped
+    # The cap holds on the limiter's own clock: every live frame is at least
+    # 1/hz after the previous one (only the final "stopped" frame is exempt).
+    times = view.render_times
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    assert all(g >= 1 / MonitorView.MAX_HZ for g in gaps[:-1]), gaps
     assert view.image.value[:8] == b"\x89PNG\r\n\x1a\n"
     assert "stopped" in view.line.value and "open streams" in view.line.value
     view.close()
     before = view.renders
     with mon:
-        time.sleep(0.1)
+        mon.mark("after close")
     assert view.renders == before  # closed: no longer listening
+
+
+def test_monitor_view_draws_off_the_sampling_thread(lab: LabServer) -> None:
+    """A slow drawing never delays the monitor's next sample."""
+    drawing_threads: set[str] = set()
+    mon = Monitor(lab, interval=0.02)
+    view = MonitorView(mon, hz=5)
+
+    def spy(_m: Monitor) -> None:
+        drawing_threads.add(threading.current_thread().name)
+
+    mon.add_listener(spy)
+    with mon:
+        deadline = time.monotonic() + 30
+        while view.renders < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        marked = mon.mark("checked")
+    assert view.flush(timeout=30)
+    assert drawing_threads <= {"sse_lab-monitor", threading.current_thread().name}
+    assert "sse_lab-monitor-view" in {t.name for t in threading.enumerate()}
+    assert marked["mark"] == "checked" and any(s.get("mark") == "checked" for s in mon.samples)
+    ts = [s["t"] for s in mon.samples]
+    assert ts == sorted(ts)  # a marked sample keeps the series in time order
+    view.close()

@@ -5,7 +5,7 @@ measurement that takes more than a few lines lives here, tested.
 
 Notebook 04, transports side by side:
 
-* :func:`token_lags` and :func:`transport_measurements` -- per transport: TTFT,
+* :func:`transport_measurements` -- per transport: TTFT,
   the delay of each token behind the model's planned emit time (p50/p99),
   bytes per token, requests.
 * :func:`poll_through_drop` -- a polling client whose connection breaks
@@ -17,24 +17,23 @@ Notebook 04, transports side by side:
 Notebook 05, latency:
 
 * :func:`many_runs` -- many seeded streams, a few at a time.
-* :func:`describe` and :func:`distribution_table` -- percentiles of samples.
-* :func:`prompt_with_tokens`, :func:`ttft_by_prompt_length`, :func:`fit_line`
-  -- time to first token against prompt length, with a least-squares line.
-* :func:`equal_total_variants`, :func:`record_variants`, :func:`scaled` --
+* :func:`distribution_table` -- percentiles of samples, as a table.
+* :func:`prompt_with_tokens`, :func:`ttft_by_prompt_length` -- time to first
+  token against prompt length.
+* :func:`equal_total_variants`, :func:`record_variants` --
   the perceived-wait lab: models whose answers take the same total time but
   spend it differently (long prefill, steady or bursty decode), each served by
   its own lab server.
-* :func:`reader_progress` -- where a reader is in the text over time, and
-  when they sit idle (agrees with :func:`sse_lab.metrics.reader_idle_time`).
-* :func:`distinct_instants` -- how many separate moments tokens arrived at (a
-  buffered stream arrives in a few lumps).
+
+The pure statistics these experiments feed (:func:`~sse_lab.metrics.describe`,
+:func:`~sse_lab.metrics.fit_line`, :func:`~sse_lab.metrics.token_lags`,
+:func:`~sse_lab.metrics.scaled`, :func:`~sse_lab.metrics.reader_progress`,
+:func:`~sse_lab.metrics.distinct_instants`) live in :mod:`sse_lab.metrics`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import copy
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -42,34 +41,27 @@ from urllib.parse import urlencode
 
 from sse_lab.client import record
 from sse_lab.client.transports import record_longpoll, record_poll
-from sse_lab.metrics import percentile
+from sse_lab.metrics import describe, percentile, token_lags
 from sse_lab.model import ANSWERS, SimulatedLLM, tokenize
 from sse_lab.recording import (
-    Arrival,
     Recording,
     WireRecording,
     bytes_per_token,
     total_bytes_received,
 )
+from sse_lab.server import ServerConfig, start_server
 
 __all__ = [
     "TRANSPORT_LABELS",
     "SOURCE_COMPARISON",
     "DropResult",
-    "LineFit",
     "comparison_markdown",
-    "describe",
-    "distinct_instants",
     "distribution_table",
     "equal_total_variants",
-    "fit_line",
     "many_runs",
     "poll_through_drop",
     "prompt_with_tokens",
-    "reader_progress",
     "record_variants",
-    "scaled",
-    "token_lags",
     "transport_measurements",
     "ttft_by_prompt_length",
 ]
@@ -120,16 +112,6 @@ SOURCE_COMPARISON: dict[str, dict[str, tuple[str, bool]]] = {
     },
 }
 
-
-def token_lags(rec: Recording, emit_times: Sequence[float]) -> list[float]:
-    """Arrival minus planned emit time of each token, in seconds.
-
-    ``emit_times`` are the model's plan (``SimulatedLLM(speed=...).plan(prompt,
-    seed).emit_times()``), measured from when the server got the request, so a
-    lag includes the network, the transport's own waiting (a poll interval)
-    and the simulated model running a little behind its plan.
-    """
-    return [r - e for e, r in zip(emit_times, rec.token_times, strict=False)]
 
 
 def transport_measurements(
@@ -363,21 +345,6 @@ async def many_runs(
     return list(await asyncio.gather(*(one(s) for s in seeds)))
 
 
-def describe(values: Iterable[float]) -> dict[str, float]:
-    """``n``, ``min``, ``p50``, ``p90``, ``p99``, ``max`` and ``mean`` of a sample."""
-    data = [float(v) for v in values if v is not None]
-    if not data:
-        raise ValueError("describe() needs at least one value")
-    return {
-        "n": float(len(data)),
-        "min": min(data),
-        "p50": percentile(data, 50),
-        "p90": percentile(data, 90),
-        "p99": percentile(data, 99),
-        "max": max(data),
-        "mean": sum(data) / len(data),
-    }
-
 
 def distribution_table(rows: Mapping[str, tuple[Iterable[float], str, float]]) -> str:
     """An aligned text table of several samples' percentiles.
@@ -462,41 +429,6 @@ async def ttft_by_prompt_length(
     return sorted(out)
 
 
-@dataclass(frozen=True)
-class LineFit:
-    """A least-squares line ``y = intercept + slope * x`` and its ``r2``."""
-
-    intercept: float
-    slope: float
-    r2: float
-
-    def __call__(self, x: float) -> float:
-        return self.intercept + self.slope * x
-
-
-def fit_line(xs: Sequence[float], ys: Sequence[float]) -> LineFit:
-    """Ordinary least squares through ``(xs, ys)``.
-
-    Raises:
-        ValueError: fewer than two points, different lengths, or all ``xs`` equal.
-    """
-    if len(xs) != len(ys):
-        raise ValueError(f"{len(xs)} xs but {len(ys)} ys")
-    if len(xs) < 2:
-        raise ValueError("a line needs at least two points")
-    n = len(xs)
-    mx, my = sum(xs) / n, sum(ys) / n
-    sxx = sum((x - mx) ** 2 for x in xs)
-    if sxx == 0:
-        raise ValueError("all xs are equal: no slope to fit")
-    sxy = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True))
-    slope = sxy / sxx
-    intercept = my - slope * mx
-    ss_tot = sum((y - my) ** 2 for y in ys)
-    ss_res = sum((y - intercept - slope * x) ** 2 for x, y in zip(xs, ys, strict=True))
-    r2 = 1.0 - ss_res / ss_tot if ss_tot > 0 else 1.0
-    return LineFit(intercept, slope, r2)
-
 
 def equal_total_variants(
     prompt: str,
@@ -557,7 +489,6 @@ async def record_variants(
     (``ServerConfig(model=...)``); ``speed`` divides its delays as usual. All
     the servers are stopped before this returns, whatever happens.
     """
-    from sse_lab.server import ServerConfig, start_server
 
     servers = []
     try:
@@ -569,78 +500,3 @@ async def record_variants(
         for s in servers:
             await asyncio.to_thread(s.stop)
     return dict(zip(models, recs, strict=True))
-
-
-def scaled(rec: Recording, factor: float) -> Recording:
-    """A copy of ``rec`` with every time multiplied by ``factor``.
-
-    A stream recorded at ``speed=10`` and scaled by 10 reads as if the model
-    had run at real pacing (the network's share is stretched too, but on
-    localhost it is tiny).
-    """
-    if not factor > 0:
-        raise ValueError("factor must be positive")
-    out = copy.copy(rec)
-    out.arrivals = [Arrival(a.t * factor, a.event) for a in rec.arrivals]
-    for name in ("connect_time", "first_byte_time", "end_time"):
-        value = getattr(rec, name)
-        setattr(out, name, None if value is None else value * factor)
-    return out
-
-
-def reader_progress(
-    points: Sequence[tuple[float, int]], words_per_s: float = 4.0
-) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
-    """Where a reader is in the text over time, and when they wait.
-
-    The reader of :func:`sse_lab.metrics.reader_idle_time`: starts at ``t =
-    0``, reads whatever is visible at ``words_per_s``, waits when caught up.
-
-    Args:
-        points: ``(t, words visible)`` pairs (:func:`sse_lab.metrics.visible_words`).
-        words_per_s: Reading speed.
-
-    Returns:
-        ``(vertices, idle)``: the reader's position as a polyline of ``(t,
-        words read)`` vertices, and the ``(start, end)`` intervals spent
-        waiting. The idle intervals add up to ``reader_idle_time(points,
-        words_per_s)``.
-    """
-    if not words_per_s > 0:
-        raise ValueError("words_per_s must be positive")
-    clock = 0.0  # when the reader will have read everything shown so far
-    shown = 0
-    verts: list[tuple[float, float]] = [(0.0, 0.0)]
-    idle: list[tuple[float, float]] = []
-    for t, words in sorted((float(t), int(w)) for t, w in points):
-        if words <= shown:
-            continue
-        t = max(t, 0.0)
-        if clock < t:  # caught up: wait for the new words
-            if clock > verts[-1][0]:
-                verts.append((clock, float(shown)))
-            idle.append((clock, t))
-            verts.append((t, float(shown)))
-            clock = t
-        clock += (words - shown) / words_per_s
-        shown = words
-    if clock > verts[-1][0]:
-        verts.append((clock, float(shown)))
-    return verts, idle
-
-
-def distinct_instants(rec: Recording | Sequence[float], within: float = 0.001) -> int:
-    """How many separate moments the tokens arrived at.
-
-    Arrivals less than ``within`` seconds after the previous one count as the
-    same moment (one socket read delivers several events at once). A healthy
-    stream has about one instant per token; a buffered one, a handful.
-    """
-    times = sorted(rec.token_times if isinstance(rec, Recording) else rec)
-    count, start = 0, -math.inf
-    for t in times:
-        if t - start >= within:
-            count += 1
-            start = t
-    return count
-

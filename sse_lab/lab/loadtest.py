@@ -26,9 +26,8 @@ import inspect
 import json
 import random
 import socket
-import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -287,7 +286,7 @@ async def load_test(
     monitor = Monitor(_base(stream_url), interval=sample_interval)
     monitor.start()
     t0 = time.perf_counter()
-    offset = t0 - monitor._t0
+    offset = t0 - monitor.started_at
     step = ramp / clients if clients > 1 else 0.0
     try:
         results = await asyncio.gather(
@@ -471,19 +470,3 @@ def simulate_reconnects(
                 break
         out.append(times)
     return out
-
-
-def peak_per_window(times: Sequence[float], window: float = 0.1) -> int:
-    """The most attempts that fall inside any ``window``-second interval."""
-    ts = sorted(times)
-    best, j = 0, 0
-    for i, t in enumerate(ts):
-        while ts[j] < t - window + 1e-12:
-            j += 1
-        best = max(best, i - j + 1)
-    return best
-
-
-def spread(values: Sequence[float]) -> float:
-    """Population standard deviation (0 for fewer than two values)."""
-    return statistics.pstdev(values) if len(values) > 1 else 0.0

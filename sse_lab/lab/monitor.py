@@ -21,7 +21,11 @@ It runs in its own thread, so it keeps sampling whether the notebook cell
 
 :func:`wait_for_stats` polls ``stats()`` until a condition holds, for check
 cells that must give the server a moment (a closed connection is noticed on
-the server's own loop, a few milliseconds later).
+the server's own loop, a few milliseconds later). A check never reads the
+sampling thread's last sample: on a busy machine it can predate what the
+cell just did. :meth:`Monitor.wait_for` / :meth:`Monitor.wait_for_async`
+wait for *fresh* stats that satisfy the condition and add them to the series
+as a marked sample (the chart draws the mark).
 """
 
 from __future__ import annotations
@@ -75,6 +79,10 @@ class Monitor:
         samples: One dict per sample: ``t`` (seconds since start), ``rss_mb``
             and every key of ``stats()``.
         error: Why sampling stopped by itself (e.g. the server was stopped).
+
+    A sample may carry a ``mark`` (a short label, see :meth:`mark`): a
+    moment the notebook checked something, drawn by
+    :func:`~sse_lab.lab.plots.monitor_chart`.
     """
 
     def __init__(
@@ -96,7 +104,13 @@ class Monitor:
 
     # -- lifecycle ---------------------------------------------------------------
     @property
+    def started_at(self) -> float:
+        """``time.perf_counter()`` when sampling started: every sample's ``t`` counts from it."""
+        return self._t0
+
+    @property
     def running(self) -> bool:
+        """True while the sampling thread runs."""
         return self._thread is not None and self._thread.is_alive() and not self._stop.is_set()
 
     def start(self) -> Monitor:
@@ -136,17 +150,71 @@ class Monitor:
         await asyncio.to_thread(self.stop)
 
     # -- sampling ----------------------------------------------------------------
-    def sample(self) -> Sample:
-        """Take one sample now, append it to :attr:`samples` and return it."""
-        stats = dict(self._fetch())
-        t = time.perf_counter() - self._t0
-        stats["t"] = round(t, 4)
-        stats["rss_mb"] = stats.get("rss_bytes", 0) / 2**20
+    def sample(self, mark: str | None = None) -> Sample:
+        """Take one sample now, append it to :attr:`samples` and return it.
+
+        Args:
+            mark: A label stored as the sample's ``mark`` (see :meth:`mark`).
+        """
+        return self._append(dict(self._fetch()), mark)
+
+    def _append(self, stats: Sample, mark: str | None = None) -> Sample:
+        # t is taken under the lock: samples from the thread and from a cell
+        # (a marked one) stay in time order.
         with self._lock:
+            stats["t"] = round(time.perf_counter() - self._t0, 4)
+            stats["rss_mb"] = stats.get("rss_bytes", 0) / 2**20
+            if mark is not None:
+                stats["mark"] = str(mark)
             self.samples.append(stats)
             if len(self.samples) > self.max_samples:
                 del self.samples[: len(self.samples) - self.max_samples]
+        return dict(stats)
+
+    def mark(self, label: str) -> Sample:
+        """Take a fresh sample now, labelled ``label``, and tell the listeners.
+
+        Use it where a cell checks something ("wave 3 done"): the sample is
+        the server's state at that moment, not the last one the thread took.
+        """
+        stats = self.sample(mark=label)
+        self._notify()
         return stats
+
+    def wait_for(
+        self,
+        predicate: Callable[[dict[str, Any]], bool],
+        timeout: float = 5.0,
+        *,
+        mark: str | None = None,
+    ) -> Sample:
+        """Poll *fresh* ``stats()`` until ``predicate`` holds or ``timeout`` passes.
+
+        The stats that ended the wait are appended as a sample (with ``mark``
+        when given) and returned, with ``waited_s`` added: a check cell then
+        asserts on the server's state after its own action, however late the
+        sampling thread is. Never raises on a timeout (see :func:`wait_for_stats`).
+        """
+        stats = wait_for_stats(self.server, predicate, timeout)
+        return self._record_wait(stats, mark)
+
+    async def wait_for_async(
+        self,
+        predicate: Callable[[dict[str, Any]], bool],
+        timeout: float = 5.0,
+        *,
+        mark: str | None = None,
+    ) -> Sample:
+        """:meth:`wait_for` for a cell that must keep its event loop running."""
+        stats = await wait_for_stats_async(self.server, predicate, timeout)
+        return self._record_wait(stats, mark)
+
+    def _record_wait(self, stats: Sample, mark: str | None) -> Sample:
+        waited = stats.pop("waited_s", 0.0)
+        out = self._append(stats, mark)
+        out["waited_s"] = waited
+        self._notify()
+        return out
 
     def _run(self) -> None:
         k = 0
@@ -181,6 +249,7 @@ class Monitor:
         self._listeners.append(fn)
 
     def remove_listener(self, fn: Callable[[Monitor], Any]) -> None:
+        """Stop calling ``fn`` (no error if it was not a listener)."""
         if fn in self._listeners:
             self._listeners.remove(fn)
 
@@ -204,6 +273,7 @@ class Monitor:
         return max(values, default=0)
 
     def last(self) -> Sample | None:
+        """The sampling thread's latest sample: for display, never for a check (it may be stale)."""
         with self._lock:
             return dict(self.samples[-1]) if self.samples else None
 
