@@ -89,7 +89,9 @@ def monitor_chart(
         if key == keys[0]:
             # One dot per sample: where the line is a guess between two
             # samples (a late sample on a busy machine) is visible.
-            top.plot(ts, ys, ".", color=color, markersize=3.5, gid="samples")
+            top.plot(ts, ys, "o", linestyle="none", markersize=3.2, markerfacecolor="white",
+                     markeredgecolor=color, markeredgewidth=0.9, zorder=3, gid="samples",
+                     label="samples")
     rss = [float(s.get("rss_bytes", 0) or 0) / 2**20 for s in samples]
     if rss:
         bottom.plot(ts, rss, color="#CC79A7", linewidth=2.0, gid="rss",
