@@ -143,7 +143,10 @@ def test_race_blocking_vs_streaming(lab_server: LabServer) -> None:
 
     async def watch() -> tuple[dict, str, str]:
         task = asyncio.ensure_future(race.run())
-        await asyncio.sleep(0.25)  # mid-race: a spinner on the left, words on the right
+        # mid-race: the first words on the right while the left still spins
+        deadline = time.monotonic() + 30
+        while not race.typewriter.text and time.monotonic() < deadline:
+            await asyncio.sleep(0.005)
         mid = (race.blocking_body.value, race.typewriter.text)
         return await task, *mid
 

@@ -127,7 +127,9 @@ def test_cancel_without_stop_still_reports_cancelled(lab: LabServer) -> None:
     async def run() -> TypewriterView:
         view = TypewriterView()
         task = asyncio.ensure_future(view.play(f"{lab.url}/chat?prompt=sse&speed=4"))
-        await asyncio.sleep(0.15)
+        deadline = time.monotonic() + 30  # cancel mid-stream, however busy the machine
+        while not view.text and time.monotonic() < deadline:
+            await asyncio.sleep(0.005)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
