@@ -27,7 +27,7 @@ from sse_lab.metrics import (
 from sse_lab.model import Plan
 from sse_lab.recording import Recording
 
-__all__ = ['emit_vs_receive', 'emit_vs_receive_grid']
+__all__ = ["emit_vs_receive", "emit_vs_receive_grid"]
 
 
 @chart

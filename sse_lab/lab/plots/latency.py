@@ -25,7 +25,7 @@ from sse_lab.metrics import (
 )
 from sse_lab.recording import Recording
 
-__all__ = ['itl_histogram', 'ttft_distribution', 'ttft_vs_prompt_length']
+__all__ = ["itl_histogram", "ttft_distribution", "ttft_vs_prompt_length"]
 
 
 @chart

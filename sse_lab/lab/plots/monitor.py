@@ -24,7 +24,7 @@ from sse_lab.metrics import (
     percentile,
 )
 
-__all__ = ['load_chart', 'monitor_chart']
+__all__ = ["load_chart", "monitor_chart"]
 
 
 _MONITOR_SERIES: dict[str, tuple[str, str]] = {

@@ -30,11 +30,11 @@ from sse_lab.metrics import (
 )
 from sse_lab.recording import Recording
 
-__all__ = ['perceived_wait', 'step_points', 'visible_text_over_time']
+__all__ = ["perceived_wait", "step_points", "visible_text_over_time"]
 
 
-@chart
 def step_points(points: list[tuple[float, int]], x_end: float) -> tuple[list[float], list[int]]:
+    """``(xs, ys)`` of a step curve of words visible, from 0 to ``x_end``."""
     xs, ys, shown = [0.0], [0], 0
     for t, w in sorted(points):
         shown = max(shown, w)

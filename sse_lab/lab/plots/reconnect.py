@@ -16,7 +16,7 @@ from sse_lab.lab.plots.style import (
     new_figure,
 )
 
-__all__ = ['reconnect_storm']
+__all__ = ["reconnect_storm"]
 
 
 @chart

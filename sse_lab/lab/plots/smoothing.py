@@ -16,7 +16,7 @@ from sse_lab.lab.plots.style import (
     new_figure,
 )
 
-__all__ = ['arrival_vs_display']
+__all__ = ["arrival_vs_display"]
 
 
 @chart

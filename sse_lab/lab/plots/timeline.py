@@ -19,7 +19,7 @@ from sse_lab.metrics import (
 )
 from sse_lab.recording import Recording
 
-__all__ = ['token_timeline']
+__all__ = ["token_timeline"]
 
 
 @chart

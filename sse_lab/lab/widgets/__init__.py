@@ -25,6 +25,12 @@ message per token, and a few thousand messages per second make the browser
 meant to show streaming is fast. :class:`TypewriterView` keeps the text in a
 Python buffer and pushes it to the widget at most
 :data:`MAX_UPDATES_PER_SECOND` times per second, plus one final push.
+
+Layout: one module per widget (``typewriter``, ``race``, ``wire``,
+``markdown_view``, ``chat``, ``monitor_view``); the shared look (theme
+colours, the status pill, the answer box) is in :mod:`.look`, the rate cap
+in :mod:`.throttle`. The pure partial-markdown logic is in
+:mod:`sse_lab.markdown`. Import the widgets from here.
 """
 
 from __future__ import annotations

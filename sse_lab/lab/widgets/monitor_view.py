@@ -10,7 +10,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from sse_lab.lab.plots import monitor_chart
+from sse_lab.lab import plots
 from sse_lab.lab.widgets.look import (
     FG,
     SANS,
@@ -126,7 +126,7 @@ class MonitorView(widgets.VBox):
             samples = list(self.monitor.samples)
             # fast: fixed margins, cheaper than the constrained layout, and
             # the axes do not shift between frames as the tick labels change.
-            fig = monitor_chart(samples, title=self.title, fast=True)
+            fig = plots.monitor_chart(samples, title=self.title, fast=True)
             buf = BytesIO()
             fig.savefig(buf, format="png", dpi=72)
             self.image.value = buf.getvalue()
