@@ -243,8 +243,10 @@ class Monitor:
     def add_listener(self, fn: Callable[[Monitor], Any]) -> None:
         """Call ``fn(monitor)`` after every sample, and once more when sampling stops.
 
-        It runs in the monitor's thread: keep it short (or throttle it, as
-        :class:`~sse_lab.lab.widgets.MonitorView` does).
+        It runs in the thread that took the sample (usually the monitor's):
+        keep it short, or the next sample comes late. Hand slow work (a
+        chart) to another thread, as :class:`~sse_lab.lab.widgets.MonitorView`
+        does: its listener only signals its drawing thread.
         """
         self._listeners.append(fn)
 
