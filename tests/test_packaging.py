@@ -44,6 +44,8 @@ def test_environment_yml_names_the_same_dependencies_as_pyproject() -> None:
     runtime = {_name(r): _spec(r) for r in project["dependencies"]}
     conda, pip = _environment_yml()
     conda_deps = {_name(c): _spec(c) for c in conda if _name(c) not in ("python", "pip")}
+    # Packages not on conda-forge come from pip, in the pip: section.
+    conda_deps |= {_name(p): _spec(p.split("#")[0]) for p in pip if p != "-e ."}
     assert conda_deps == runtime, "environment.yml and pyproject.toml disagree"
     python = [c for c in conda if _name(c) == "python"]
     assert python and project["requires-python"] in python[0]

@@ -414,9 +414,12 @@ async def ttft_by_prompt_length(
     base = base_url.rstrip("/")
     gate = asyncio.Semaphore(concurrency)
     jobs = [(n, s) for n in lengths for s in seeds]
+    # Build the prompts before any request starts: tokenizing a long prompt
+    # takes CPU time that would otherwise delay the other requests' readers.
+    prompts = {n: prompt_with_tokens(n) for n, _ in jobs}
 
     async def one(n: int, seed: int) -> tuple[int, float]:
-        prompt = prompt_with_tokens(n)
+        prompt = prompts[n]
         query = urlencode({"prompt": prompt, "seed": seed, "speed": speed})
         async with gate:
             rec = await record(f"{base}/chat?{query}", max_events=1)
