@@ -32,3 +32,14 @@ __all__ = ["CheckResult", "result"] + [
     for mod in (nb00, nb01, nb02, nb03, nb04, nb05, nb06, nb07, nb09, nb10)
     for name in mod.__all__
 ]
+
+# Checkers that several notebooks share (predictions) or that teach one task
+# each (UTF-8 emitter, resume handler, bounded broadcast, markdown closer).
+from sse_lab.exercises import bounded, mdclose, predict, resume, utf8  # noqa: E402
+from sse_lab.exercises.bounded import *  # noqa: E402,F403
+from sse_lab.exercises.mdclose import *  # noqa: E402,F403
+from sse_lab.exercises.predict import *  # noqa: E402,F403
+from sse_lab.exercises.resume import *  # noqa: E402,F403
+from sse_lab.exercises.utf8 import *  # noqa: E402,F403
+
+__all__ += [name for mod in (bounded, mdclose, predict, resume, utf8) for name in mod.__all__]
