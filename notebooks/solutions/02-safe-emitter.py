@@ -1,4 +1,15 @@
 # check: check_safe_emitter(SafeEmitter)
+def length(lead: int) -> int:
+    """How many bytes the character starting with this lead byte has."""
+    if lead >> 5 == 0b110:
+        return 2
+    if lead >> 4 == 0b1110:
+        return 3
+    if lead >> 3 == 0b11110:
+        return 4
+    return 1  # ASCII (or an invalid byte: decoded as U+FFFD at once)
+
+
 class SafeEmitter:
     """Byte tokens in, whole characters out: hold back half a character."""
 
@@ -13,7 +24,7 @@ class SafeEmitter:
         for back in range(1, min(4, len(data)) + 1):
             byte = data[-back]
             if byte & 0xC0 != 0x80:  # a lead byte (or ASCII), not a continuation
-                need = 1 if byte < 0x80 else 2 if byte >> 5 == 0b110 else 3 if byte >> 4 == 0b1110 else 4 if byte >> 3 == 0b11110 else 1
+                need = length(byte)
                 if need > back:
                     cut = len(data) - back
                 break
