@@ -15,9 +15,9 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from sse_lab.exercises import CheckResult, result
-from sse_lab.exercises._sandbox import Timeout as _Timeout
-from sse_lab.exercises._sandbox import call_limited, describe_error
+from sse_lab.exercises.result import CheckResult, result
+from sse_lab.exercises.sandbox import Timeout as _Timeout
+from sse_lab.exercises.sandbox import call_limited, describe_error
 from sse_lab.protocol import encode_event, parse
 
 __all__ = ["check_bounded_publish"]

@@ -18,9 +18,9 @@ from typing import Any
 
 import mistune
 
-from sse_lab.exercises import CheckResult, result
-from sse_lab.exercises._sandbox import Timeout as _Timeout
-from sse_lab.exercises._sandbox import call_limited, describe_error
+from sse_lab.exercises.result import CheckResult, result
+from sse_lab.exercises.sandbox import Timeout as _Timeout
+from sse_lab.exercises.sandbox import call_limited, describe_error
 
 __all__ = ["check_close_markdown"]
 

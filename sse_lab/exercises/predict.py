@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sse_lab.exercises import CheckResult, result
-from sse_lab.exercises._sandbox import is_number
+from sse_lab.exercises.result import CheckResult, result
+from sse_lab.exercises.sandbox import is_number
 
 __all__ = ["PREDICTIONS", "Prediction", "check_prediction"]
 

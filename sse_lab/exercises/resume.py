@@ -21,7 +21,7 @@ import tornado.web
 from tornado.iostream import StreamClosedError
 
 from sse_lab.client import HTTPError, record
-from sse_lab.exercises import CheckResult, result
+from sse_lab.exercises.result import CheckResult, result
 from sse_lab.protocol import DONE
 
 __all__ = ["check_resume_handler"]

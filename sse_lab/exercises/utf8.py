@@ -16,9 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sse_lab.exercises import CheckResult, result
-from sse_lab.exercises._sandbox import Timeout as _Timeout
-from sse_lab.exercises._sandbox import call_limited, describe_error
+from sse_lab.exercises.result import CheckResult, result
+from sse_lab.exercises.sandbox import Timeout as _Timeout
+from sse_lab.exercises.sandbox import call_limited, describe_error
 from sse_lab.model import SOURCE_ANSWER
 from sse_lab.tokenizer import Utf8Stream, token_bytes
 
