@@ -1,0 +1,293 @@
+"""Answers as logs: generation decoupled from the connections that read it.
+
+Starting an answer creates a log in a store (:mod:`sse_lab.server.stores`) and a
+*generator* task that appends one entry per token, then an end entry. The task
+belongs to the :class:`Answers` service, not to a request, so a reader can leave
+and come back (on this instance or, with Redis, on another) and read the same
+entries again: resume is a replay of the log from an offset, then a live tail,
+never a regeneration. No duplicate, no gap, for any model.
+
+Event ids are ``<answer-id>:<offset>``: enough, on their own, to find the answer
+and the place in it, which is all a browser's ``EventSource`` sends back on
+reconnect (the same URL plus ``Last-Event-ID``).
+
+What happens when every reader has gone is a *policy*:
+
+* ``continue`` (default): the answer completes and waits, for the store's TTL,
+  for its user to come back. Costs the tokens nobody watched; a user who
+  reloads sees the whole answer at once.
+* ``cancel``: after ``cancel_grace`` seconds without a reader (long enough for
+  an ``EventSource`` reconnect) the generator stops and saves those tokens.
+
+:meth:`Answers.stats` counts tokens generated while nobody read, per policy.
+
+Takeover: the generator holds a lease (renewed every ``lease_ttl / 3``). A
+reader that sees no entry for ``lease_ttl`` checks the lease; if it is free,
+its instance takes the answer over and continues from the last logged token
+(the simulated model from token ``k + 1``; an upstream model regenerates and
+skips ``k + 1`` tokens, which is exact only if it repeats itself). The store's
+conditional append guarantees one writer per offset.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import socket
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from contextlib import aclosing
+from typing import Any, Protocol
+
+from sse_lab.server.stores import (
+    AnswerSpec,
+    AnswerStore,
+    Entry,
+    LogTruncated,
+    NotOwner,
+    StoreError,
+)
+
+__all__ = [
+    "POLICIES",
+    "Answers",
+    "TokenSource",
+    "event_id",
+    "parse_event_id",
+    "new_answer_id",
+]
+
+POLICIES = ("continue", "cancel")
+
+
+class _Token(Protocol):
+    index: int
+    text: str
+
+
+class TokenSource(Protocol):
+    """What generates: ``SimulatedLLM`` and ``UpstreamModel`` both fit."""
+
+    def stream(self, prompt: str, seed: int = 0, *, start: int = 0) -> AsyncIterator[Any]:
+        """Yield tokens with ``.index`` and ``.text`` from token ``start`` on."""
+        ...
+
+
+def new_answer_id() -> str:
+    """A fresh, unguessable, URL- and id-safe answer id (16 hex chars)."""
+    return secrets.token_hex(8)
+
+
+def event_id(answer_id: str, offset: int) -> str:
+    """The SSE ``id:`` of entry ``offset``: ``<answer-id>:<offset>``."""
+    return f"{answer_id}:{offset}"
+
+
+def parse_event_id(raw: str | None) -> tuple[str, int] | None:
+    """``"<answer-id>:<k>"`` -> ``(answer_id, k)``; ``None`` if it is not one."""
+    if not raw or ":" not in raw:
+        return None
+    answer_id, _, k = raw.rpartition(":")
+    if not (answer_id.isascii() and answer_id.isalnum() and len(answer_id) <= 64):
+        return None
+    if not (k.isascii() and k.isdigit() and len(k) <= 9):
+        return None
+    return answer_id, int(k)
+
+
+class Answers:
+    """Starts answers, runs their generators, and serves their logs to readers.
+
+    Args:
+        store: Where the logs live.
+        source_for: The token source for a spec (the simulated model with its
+            speed and cadence, or the upstream relay).
+        lease_ttl: Seconds a generator's lease lasts without renewal; also how
+            long a reader waits in silence before it checks for a takeover.
+        cancel_grace: Seconds without any reader before ``cancel`` stops.
+        max_tokens: Longest answer generated (bounds every generator).
+    """
+
+    def __init__(
+        self,
+        store: AnswerStore,
+        source_for: Callable[[AnswerSpec], TokenSource],
+        *,
+        lease_ttl: float = 2.0,
+        cancel_grace: float = 3.0,
+        max_tokens: int = 4096,
+    ) -> None:
+        self.store = store
+        self.source_for = source_for
+        self.lease_ttl = lease_ttl
+        self.cancel_grace = cancel_grace
+        self.max_tokens = max_tokens
+        self.instance = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self.counters: Counter[str] = Counter()
+        self.unread: Counter[str] = Counter({p: 0 for p in POLICIES})
+        self.generated: Counter[str] = Counter({p: 0 for p in POLICIES})
+
+    # -- starting ------------------------------------------------------------
+    async def start(self, spec: AnswerSpec) -> str:
+        """Create an answer and start generating it here; return its id."""
+        if spec.policy not in POLICIES:
+            raise ValueError(f"policy must be one of {', '.join(POLICIES)}")
+        answer_id = new_answer_id()
+        await self.store.create(answer_id, spec)
+        await self.store.acquire_lease(answer_id, self.instance, self.lease_ttl)
+        self.counters["answers_started"] += 1
+        self._spawn(answer_id, spec, spec.start)
+        return answer_id
+
+    def _spawn(self, answer_id: str, spec: AnswerSpec, start: int) -> None:
+        task = asyncio.ensure_future(self._generate(answer_id, spec, start))
+        self._tasks[answer_id] = task
+        task.add_done_callback(lambda t, a=answer_id: self._tasks.pop(a, None))
+
+    @property
+    def generating(self) -> int:
+        """Generator tasks running in this process."""
+        return sum(1 for t in self._tasks.values() if not t.done())
+
+    async def _renew(self, answer_id: str, gen: asyncio.Task[None]) -> None:
+        while True:
+            await asyncio.sleep(self.lease_ttl / 3)
+            try:
+                held = await self.store.acquire_lease(answer_id, self.instance, self.lease_ttl)
+            except StoreError:
+                held = False
+            if not held:
+                gen.cancel()  # someone else generates now (or the store is gone)
+                return
+
+    async def _generate(self, answer_id: str, spec: AnswerSpec, start: int) -> None:
+        store = self.store
+        me = asyncio.current_task()
+        assert me is not None
+        renew = asyncio.ensure_future(self._renew(answer_id, me))
+        policy = spec.policy
+        alone_since: float | None = None
+        offset = start
+        try:
+            source = self.source_for(spec)
+            try:
+                async with aclosing(source.stream(spec.prompt, spec.seed, start=start)) as toks:
+                    async for token in toks:
+                        if token.index - spec.start >= self.max_tokens:
+                            await store.append(answer_id, Entry(token.index, "error",
+                                                                "answer too long"))
+                            return
+                        res = await store.append(answer_id,
+                                                 Entry(token.index, "token", token.text))
+                        offset = token.index + 1
+                        self.generated[policy] += 1
+                        if res.stop_requested:
+                            await store.append(answer_id, Entry(offset, "stopped",
+                                                                "stopped by request"))
+                            self.counters["answers_stopped"] += 1
+                            return
+                        if res.readers == 0:
+                            self.unread[policy] += 1
+                            now = time.monotonic()
+                            alone_since = alone_since or now
+                            if policy == "cancel" and now - alone_since >= self.cancel_grace:
+                                await store.append(answer_id, Entry(
+                                    offset, "cancelled", "every reader left"))
+                                self.counters["answers_cancelled"] += 1
+                                return
+                        else:
+                            alone_since = None
+            except Exception as exc:
+                if isinstance(exc, (NotOwner, StoreError)):
+                    raise
+                # The model failed (e.g. the upstream relay): the log says so.
+                await store.append(answer_id, Entry(offset, "error", str(exc)))
+                return
+            await store.append(answer_id, Entry(offset, "done"))
+            self.counters["answers_completed"] += 1
+        except NotOwner:
+            self.counters["generators_displaced"] += 1
+        except StoreError:
+            self.counters["store_errors"] += 1
+        finally:
+            renew.cancel()
+            with contextlib.suppress(StoreError, asyncio.CancelledError):
+                await asyncio.shield(store.release_lease(answer_id, self.instance))
+
+    async def _maybe_take_over(self, answer_id: str) -> bool:
+        """Continue an answer whose generator died; ``True`` if this instance does."""
+        if answer_id in self._tasks:
+            return False
+        state = await self.store.state(answer_id)
+        if state is None or state.ended:
+            return False
+        if not await self.store.acquire_lease(answer_id, self.instance, self.lease_ttl):
+            return False
+        state = await self.store.state(answer_id)  # re-read: entries may have landed
+        if state is None or state.ended:
+            await self.store.release_lease(answer_id, self.instance)
+            return False
+        self.counters["takeovers"] += 1
+        self._spawn(answer_id, state.spec, state.last + 1)
+        return True
+
+    # -- reading -------------------------------------------------------------
+    async def exists(self, answer_id: str) -> bool:
+        """Whether the store still holds this answer."""
+        return await self.store.state(answer_id) is not None
+
+    async def follow(self, answer_id: str, after: int = -1) -> AsyncIterator[Entry]:
+        """Every entry after ``after``: the log so far, then live, up to the end entry.
+
+        Counts as a reader while iterating (the ``cancel`` policy watches that).
+        Raises :class:`LogTruncated` if the entries were trimmed or expired and
+        :class:`StoreError` if the store fails: the caller tells its client.
+        """
+        store = self.store
+        state = await store.state(answer_id)
+        if state is None:
+            raise LogTruncated(f"answer {answer_id} is unknown or expired")
+        after = max(after, state.spec.start - 1)
+        await store.add_reader(answer_id, +1)
+        self.counters["readers"] += 1
+        try:
+            while True:
+                entries = await store.read(answer_id, after, timeout=self.lease_ttl)
+                if not entries:
+                    await self._maybe_take_over(answer_id)
+                    continue
+                for entry in entries:
+                    after = entry.offset
+                    yield entry
+                    if entry.terminal:
+                        return
+        finally:
+            with contextlib.suppress(StoreError, asyncio.CancelledError):
+                await asyncio.shield(store.add_reader(answer_id, -1))
+
+    async def stop(self, answer_id: str) -> bool:
+        """Ask the answer's generator (wherever it runs) to stop; ``False`` if not running."""
+        return await self.store.request_stop(answer_id)
+
+    # -- lifecycle -----------------------------------------------------------
+    def stats(self) -> dict[str, Any]:
+        """Counters for ``/stats``: tokens generated, and generated unread, per policy."""
+        return {
+            "store": self.store.url,
+            "generating": self.generating,
+            "tokens_generated": dict(self.generated),
+            "tokens_unread": dict(self.unread),
+            **dict(self.counters),
+        }
+
+    async def close(self) -> None:
+        """Cancel this process's generators (their leases lapse; others may take over)."""
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self.store.close()

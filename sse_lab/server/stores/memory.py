@@ -1,0 +1,139 @@
+"""The in-memory answer store: one process, the lab's default.
+
+Everything lives in dicts touched only from the server's event loop, so no
+locks. A reader waiting for new entries waits on the log's ``asyncio.Event``,
+which every append sets and replaces (no polling).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+from sse_lab.server.stores.base import (
+    AnswerSpec,
+    AnswerState,
+    AnswerStore,
+    AppendResult,
+    Entry,
+    LogTruncated,
+    NotOwner,
+)
+
+__all__ = ["MemoryStore"]
+
+
+@dataclass
+class _Log:
+    spec: AnswerSpec
+    entries: deque[Entry]
+    expires: float
+    status: str = "running"
+    readers: int = 0
+    last: int = -1
+    lease: tuple[str, float] | None = None
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class MemoryStore(AnswerStore):
+    """Answers in this process's memory (lost when it exits; see the Redis store)."""
+
+    url = "memory://"
+
+    def __init__(self, *, ttl: float = 600.0, max_entries: int = 10_000) -> None:
+        super().__init__(ttl=ttl, max_entries=max_entries)
+        self._logs: dict[str, _Log] = {}
+
+    def _get(self, answer_id: str) -> _Log | None:
+        now = time.monotonic()
+        # Expire lazily, on every access: bounded by the number of answers.
+        for key in [k for k, log in self._logs.items() if log.expires <= now]:
+            del self._logs[key]
+        return self._logs.get(answer_id)
+
+    def __len__(self) -> int:
+        self._get("")
+        return len(self._logs)
+
+    async def create(self, answer_id: str, spec: AnswerSpec) -> None:
+        self._get(answer_id)
+        self._logs[answer_id] = _Log(
+            spec, deque(maxlen=self.max_entries), time.monotonic() + self.ttl,
+            last=spec.start - 1,
+        )
+
+    async def state(self, answer_id: str) -> AnswerState | None:
+        log = self._get(answer_id)
+        if log is None:
+            return None
+        ended = bool(log.entries) and log.entries[-1].terminal
+        return AnswerState(log.spec, log.status, log.readers, log.last, ended)
+
+    async def append(self, answer_id: str, entry: Entry) -> AppendResult:
+        log = self._get(answer_id)
+        if log is None:
+            raise NotOwner(f"answer {answer_id} is unknown or expired")
+        if entry.offset <= log.last:
+            raise NotOwner(f"offset {entry.offset} of {answer_id} is already written")
+        log.entries.append(entry)
+        log.last = entry.offset
+        log.expires = time.monotonic() + self.ttl
+        if entry.terminal:
+            log.status = entry.kind
+        log.wake.set()
+        log.wake = asyncio.Event()
+        return AppendResult(log.readers, log.status == "stopping")
+
+    async def read(self, answer_id: str, after: int, *, timeout: float,
+                   count: int = 512) -> list[Entry]:
+        log = self._get(answer_id)
+        if log is None:
+            raise LogTruncated(f"answer {answer_id} is unknown or expired")
+        if log.last <= after:
+            wake = log.wake
+            try:
+                await asyncio.wait_for(wake.wait(), timeout)
+            except asyncio.TimeoutError:
+                return []
+        entries = log.entries
+        if not entries or entries[-1].offset <= after:
+            return []
+        first = entries[0].offset
+        if first > after + 1 and after + 1 >= log.spec.start:
+            raise LogTruncated(
+                f"entries {after + 1}..{first - 1} of {answer_id} were trimmed "
+                f"(max_entries={self.max_entries})"
+            )
+        skip = max(0, after + 1 - first)
+        return [entries[i] for i in range(skip, min(len(entries), skip + count))]
+
+    async def add_reader(self, answer_id: str, delta: int) -> int:
+        log = self._get(answer_id)
+        if log is None:
+            return 0
+        log.readers = max(0, log.readers + delta)
+        return log.readers
+
+    async def request_stop(self, answer_id: str) -> bool:
+        log = self._get(answer_id)
+        if log is None or log.status != "running":
+            return False
+        log.status = "stopping"
+        return True
+
+    async def acquire_lease(self, answer_id: str, owner: str, ttl: float) -> bool:
+        log = self._get(answer_id)
+        if log is None:
+            return False
+        now = time.monotonic()
+        if log.lease is None or log.lease[0] == owner or log.lease[1] <= now:
+            log.lease = (owner, now + ttl)
+            return True
+        return False
+
+    async def release_lease(self, answer_id: str, owner: str) -> None:
+        log = self._get(answer_id)
+        if log is not None and log.lease is not None and log.lease[0] == owner:
+            log.lease = None
