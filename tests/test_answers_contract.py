@@ -63,7 +63,7 @@ async def _until(pred: Callable[[], Awaitable[bool]], timeout: float = 5.0) -> N
         await asyncio.sleep(0.01)
 
 
-SPEC = AnswerSpec(prompt="hello", seed=1, speed=20.0)
+SPEC = AnswerSpec(prompt="hello", seed=1, speed=20.0, policy="continue")
 
 
 def test_event_ids_round_trip() -> None:
@@ -205,9 +205,9 @@ def _answers(store: AnswerStore, **kw) -> Answers:
 
 
 async def _collect(answers: Answers, answer_id: str, after: int = -1,
-                   limit: int | None = None) -> list[Entry]:
+                   limit: int | None = None, joined: bool = False) -> list[Entry]:
     out: list[Entry] = []
-    async with aclosing(answers.follow(answer_id, after)) as entries:
+    async with aclosing(answers.follow(answer_id, after, joined=joined)) as entries:
         async for entry in entries:
             out.append(entry)
             if limit is not None and len(out) >= limit:
@@ -252,23 +252,48 @@ def test_generation_does_not_wait_for_a_slow_reader(make_store) -> None:
 @pytest.mark.parametrize("policy", ["continue", "cancel"])
 def test_policy_when_every_reader_leaves(make_store, policy) -> None:
     async def body() -> None:
-        answers = _answers(make_store(), cancel_grace=0.05)
+        answers = _answers(make_store())
         spec = replace(SPEC, prompt="explain server-sent events", speed=40.0, policy=policy)
-        total = len(MODEL.tokens(spec.prompt, spec.seed))
-        aid = await answers.start(spec)
-        await _collect(answers, aid, limit=3)  # read 3, leave
+        tokens = MODEL.tokens(spec.prompt, spec.seed)
+        aid = await answers.start(spec, reader=True)
+        first = await _collect(answers, aid, limit=3, joined=True)  # read 3, leave
 
-        async def ended() -> bool:
+        async def settled() -> bool:
             state = await answers.store.state(aid)
-            return state is not None and state.ended
+            return state is not None and (state.ended or state.status == "paused")
 
-        await _until(ended)
+        await _until(settled)
         state = await answers.store.state(aid)
         unread = answers.stats()["tokens_unread"][policy]
         if policy == "continue":
-            assert state.status == "done" and unread >= total - 4
+            assert state.status == "done" and unread >= len(tokens) - 4
         else:
-            assert state.status == "cancelled" and 0 < unread < total - 4
+            assert state.status == "paused" and unread <= 2 and answers.generating == 0
+        # Coming back gives the rest, exactly, under either policy.
+        rest = await _collect(answers, aid, after=first[-1].offset)
+        got = [e.text for e in first + rest if e.kind == "token"]
+        assert got == tokens and rest[-1].kind == "done"
+        await answers.close()
+
+    run(body())
+
+
+def test_stopping_a_paused_answer_ends_its_log(make_store) -> None:
+    async def body() -> None:
+        answers = _answers(make_store())
+        spec = replace(SPEC, prompt="explain server-sent events", policy="cancel")
+        aid = await answers.start(spec, reader=True)
+        first = await _collect(answers, aid, limit=2, joined=True)
+
+        async def paused() -> bool:
+            return (await answers.store.state(aid)).status == "paused"
+
+        await _until(paused)
+        assert await answers.stop(aid)
+        assert not await answers.stop(aid)
+        rest = await _collect(answers, aid, after=first[-1].offset)
+        assert [e.kind for e in rest][-1] == "stopped"
+        assert await _collect(answers, aid, after=rest[-1].offset) == [], "past the end: nothing"
         await answers.close()
 
     run(body())

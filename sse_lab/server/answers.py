@@ -13,11 +13,18 @@ reconnect (the same URL plus ``Last-Event-ID``).
 
 What happens when every reader has gone is a *policy*:
 
-* ``continue`` (default): the answer completes and waits, for the store's TTL,
-  for its user to come back. Costs the tokens nobody watched; a user who
-  reloads sees the whole answer at once.
-* ``cancel``: after ``cancel_grace`` seconds without a reader (long enough for
-  an ``EventSource`` reconnect) the generator stops and saves those tokens.
+* ``cancel`` (default): once no reader has been there for ``cancel_grace``
+  seconds, the generator stops and releases its lease; the answer is
+  ``paused``. Tokens nobody reads are not generated. A reader that comes back
+  (``Last-Event-ID``) restarts the generation from the last logged token, so
+  resume stays exact; it costs a new time to first token, and an upstream
+  model continues rather than repeats itself.
+* ``continue``: the answer completes and waits, for the store's TTL, for its
+  user to come back. Costs the tokens nobody watched; a user who reloads sees
+  the whole answer at once. (What ChatGPT-style products do.)
+
+The lab defaults to ``cancel``: the house rule is "cancel work when the client
+leaves", and with the log a reconnect loses nothing by it.
 
 :meth:`Answers.stats` counts tokens generated while nobody read, per policy.
 
@@ -107,8 +114,10 @@ class Answers:
             speed and cadence, or the upstream relay).
         lease_ttl: Seconds a generator's lease lasts without renewal; also how
             long a reader waits in silence before it checks for a takeover.
-        cancel_grace: Seconds without any reader before ``cancel`` stops.
+        cancel_grace: Seconds without any reader before ``cancel`` pauses.
         max_tokens: Longest answer generated (bounds every generator).
+        tasks: A set to register generator tasks in too (the server's, so
+            ``/stats`` counts them and shutdown cancels them).
     """
 
     def __init__(
@@ -117,8 +126,9 @@ class Answers:
         source_for: Callable[[AnswerSpec], TokenSource],
         *,
         lease_ttl: float = 2.0,
-        cancel_grace: float = 3.0,
+        cancel_grace: float = 0.0,
         max_tokens: int = 4096,
+        tasks: set[asyncio.Task[Any]] | None = None,
     ) -> None:
         self.store = store
         self.source_for = source_for
@@ -127,17 +137,25 @@ class Answers:
         self.max_tokens = max_tokens
         self.instance = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._shared_tasks = tasks
         self.counters: Counter[str] = Counter()
         self.unread: Counter[str] = Counter({p: 0 for p in POLICIES})
         self.generated: Counter[str] = Counter({p: 0 for p in POLICIES})
 
     # -- starting ------------------------------------------------------------
-    async def start(self, spec: AnswerSpec) -> str:
-        """Create an answer and start generating it here; return its id."""
+    async def start(self, spec: AnswerSpec, *, reader: bool = False) -> str:
+        """Create an answer and start generating it here; return its id.
+
+        ``reader=True`` counts the caller as a reader from the start (then
+        pass ``joined=True`` to :meth:`follow`), so the ``cancel`` policy
+        cannot see an empty room before the first reader arrives.
+        """
         if spec.policy not in POLICIES:
             raise ValueError(f"policy must be one of {', '.join(POLICIES)}")
         answer_id = new_answer_id()
         await self.store.create(answer_id, spec)
+        if reader:
+            await self.store.add_reader(answer_id, +1)
         await self.store.acquire_lease(answer_id, self.instance, self.lease_ttl)
         self.counters["answers_started"] += 1
         self._spawn(answer_id, spec, spec.start)
@@ -146,7 +164,17 @@ class Answers:
     def _spawn(self, answer_id: str, spec: AnswerSpec, start: int) -> None:
         task = asyncio.ensure_future(self._generate(answer_id, spec, start))
         self._tasks[answer_id] = task
-        task.add_done_callback(lambda t, a=answer_id: self._tasks.pop(a, None))
+        shared = self._shared_tasks
+        if shared is not None:
+            shared.add(task)
+
+        def done(t: asyncio.Task[None], a: str = answer_id) -> None:
+            if self._tasks.get(a) is t:
+                del self._tasks[a]
+            if shared is not None:
+                shared.discard(t)
+
+        task.add_done_callback(done)
 
     @property
     def generating(self) -> int:
@@ -195,9 +223,10 @@ class Answers:
                             now = time.monotonic()
                             alone_since = alone_since or now
                             if policy == "cancel" and now - alone_since >= self.cancel_grace:
-                                await store.append(answer_id, Entry(
-                                    offset, "cancelled", "every reader left"))
-                                self.counters["answers_cancelled"] += 1
+                                # Pause: no end entry, the lease is released
+                                # below; a returning reader restarts from here.
+                                await store.set_status(answer_id, "paused")
+                                self.counters["answers_paused"] += 1
                                 return
                         else:
                             alone_since = None
@@ -231,7 +260,8 @@ class Answers:
         if state is None or state.ended:
             await self.store.release_lease(answer_id, self.instance)
             return False
-        self.counters["takeovers"] += 1
+        self.counters["resumed_paused" if state.status == "paused" else "takeovers"] += 1
+        await self.store.set_status(answer_id, "running")
         self._spawn(answer_id, state.spec, state.last + 1)
         return True
 
@@ -240,24 +270,38 @@ class Answers:
         """Whether the store still holds this answer."""
         return await self.store.state(answer_id) is not None
 
-    async def follow(self, answer_id: str, after: int = -1) -> AsyncIterator[Entry]:
+    async def follow(self, answer_id: str, after: int = -1, *,
+                     joined: bool = False) -> AsyncIterator[Entry]:
         """Every entry after ``after``: the log so far, then live, up to the end entry.
 
-        Counts as a reader while iterating (the ``cancel`` policy watches that).
-        Raises :class:`LogTruncated` if the entries were trimmed or expired and
-        :class:`StoreError` if the store fails: the caller tells its client.
+        Counts as a reader while iterating (the ``cancel`` policy watches
+        that; ``joined=True`` if :meth:`start` already counted this reader).
+        A paused answer is restarted here. Ends at once if ``after`` is already
+        past the end. Raises :class:`LogTruncated` if the entries were trimmed
+        or expired and :class:`StoreError` if the store fails: the caller tells
+        its client.
         """
         store = self.store
         state = await store.state(answer_id)
         if state is None:
             raise LogTruncated(f"answer {answer_id} is unknown or expired")
         after = max(after, state.spec.start - 1)
-        await store.add_reader(answer_id, +1)
+        if not joined:
+            await store.add_reader(answer_id, +1)
         self.counters["readers"] += 1
         try:
+            if state.ended and state.last <= after:
+                return
+            if state.status == "paused":
+                await self._maybe_take_over(answer_id)
             while True:
                 entries = await store.read(answer_id, after, timeout=self.lease_ttl)
                 if not entries:
+                    state = await store.state(answer_id)
+                    if state is None:
+                        raise LogTruncated(f"answer {answer_id} expired")
+                    if state.ended and state.last <= after:
+                        return
                     await self._maybe_take_over(answer_id)
                     continue
                 for entry in entries:
@@ -270,8 +314,29 @@ class Answers:
                 await asyncio.shield(store.add_reader(answer_id, -1))
 
     async def stop(self, answer_id: str) -> bool:
-        """Ask the answer's generator (wherever it runs) to stop; ``False`` if not running."""
-        return await self.store.request_stop(answer_id)
+        """Stop the answer (its generator may run on another instance); ``False`` if ended.
+
+        A running generator ends the log with a ``stopped`` entry at its next
+        token; a paused answer gets that entry here.
+        """
+        store = self.store
+        state = await store.state(answer_id)
+        if state is None or state.ended:
+            return False
+        if state.status == "paused" and await store.acquire_lease(
+            answer_id, self.instance, self.lease_ttl
+        ):
+            try:
+                state = await store.state(answer_id)
+                if state is None or state.ended or state.status != "paused":
+                    return await store.request_stop(answer_id)
+                await store.append(answer_id, Entry(state.last + 1, "stopped",
+                                                    "stopped by request"))
+                self.counters["answers_stopped"] += 1
+                return True
+            finally:
+                await store.release_lease(answer_id, self.instance)
+        return await store.request_stop(answer_id)
 
     # -- lifecycle -----------------------------------------------------------
     def stats(self) -> dict[str, Any]:

@@ -71,7 +71,7 @@ class AnswerSpec:
     seed: int = 0
     speed: float = 1.0
     cadence: str = "steady"
-    policy: str = "continue"
+    policy: str = "cancel"
     start: int = 0
     upstream: bool = False
 
@@ -95,7 +95,12 @@ class AnswerSpec:
 
 @dataclass(frozen=True)
 class AnswerState:
-    """A snapshot: the spec, ``status`` (running/stopping/ended), readers, last offset."""
+    """A snapshot: the spec, ``status``, readers, last offset, whether it ended.
+
+    ``status`` is ``running``, ``stopping`` (a stop was requested), ``paused``
+    (the ``cancel`` policy stopped generating; a reader restarts it) or the
+    kind of the end entry (``done``, ``error``, ``stopped``).
+    """
 
     spec: AnswerSpec
     status: str
@@ -166,6 +171,10 @@ class AnswerStore(abc.ABC):
     @abc.abstractmethod
     async def request_stop(self, answer_id: str) -> bool:
         """Ask the generator to stop; ``False`` if the answer is unknown or ended."""
+
+    @abc.abstractmethod
+    async def set_status(self, answer_id: str, status: str) -> None:
+        """Set a non-terminal status (``running``, ``paused``) unless the answer ended."""
 
     @abc.abstractmethod
     async def acquire_lease(self, answer_id: str, owner: str, ttl: float) -> bool:

@@ -8,6 +8,7 @@ which every append sets and replaces (no polling).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -42,8 +43,10 @@ class MemoryStore(AnswerStore):
 
     url = "memory://"
 
-    def __init__(self, *, ttl: float = 600.0, max_entries: int = 10_000) -> None:
+    def __init__(self, *, ttl: float = 600.0, max_entries: int = 10_000,
+                 max_answers: int = 10_000) -> None:
         super().__init__(ttl=ttl, max_entries=max_entries)
+        self.max_answers = max_answers
         self._logs: dict[str, _Log] = {}
 
     def _get(self, answer_id: str) -> _Log | None:
@@ -59,6 +62,10 @@ class MemoryStore(AnswerStore):
 
     async def create(self, answer_id: str, spec: AnswerSpec) -> None:
         self._get(answer_id)
+        # Bounded memory: past max_answers, forget the oldest (dicts keep
+        # creation order), as if their TTL had run out.
+        while len(self._logs) >= self.max_answers:
+            del self._logs[next(iter(self._logs))]
         self._logs[answer_id] = _Log(
             spec, deque(maxlen=self.max_entries), time.monotonic() + self.ttl,
             last=spec.start - 1,
@@ -107,7 +114,7 @@ class MemoryStore(AnswerStore):
                 f"(max_entries={self.max_entries})"
             )
         skip = max(0, after + 1 - first)
-        return [entries[i] for i in range(skip, min(len(entries), skip + count))]
+        return list(itertools.islice(entries, skip, skip + count))
 
     async def add_reader(self, answer_id: str, delta: int) -> int:
         log = self._get(answer_id)
@@ -118,10 +125,15 @@ class MemoryStore(AnswerStore):
 
     async def request_stop(self, answer_id: str) -> bool:
         log = self._get(answer_id)
-        if log is None or log.status != "running":
+        if log is None or log.status not in ("running", "paused"):
             return False
         log.status = "stopping"
         return True
+
+    async def set_status(self, answer_id: str, status: str) -> None:
+        log = self._get(answer_id)
+        if log is not None and log.status in ("running", "paused", "stopping"):
+            log.status = status
 
     async def acquire_lease(self, answer_id: str, owner: str, ttl: float) -> bool:
         log = self._get(answer_id)

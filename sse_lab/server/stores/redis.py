@@ -46,10 +46,14 @@ _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
-_STOP = """
-if redis.call('HGET', KEYS[1], 'status') == 'running' then
-  redis.call('HSET', KEYS[1], 'status', 'stopping')
-  return 1
+# Change the status only while the answer has not ended.
+_STATUS = """
+local cur = redis.call('HGET', KEYS[1], 'status')
+for i = 2, #ARGV do
+  if cur == ARGV[i] then
+    redis.call('HSET', KEYS[1], 'status', ARGV[1])
+    return 1
+  end
 end
 return 0
 """
@@ -96,7 +100,7 @@ class RedisStore(AnswerStore):
             raise StoreError(f"bad store URL {url!r}: {exc}") from None
         self._acquire = self.redis.register_script(_ACQUIRE)
         self._release = self.redis.register_script(_RELEASE)
-        self._stop = self.redis.register_script(_STOP)
+        self._status = self.redis.register_script(_STATUS)
         self._append = self.redis.register_script(_APPEND)
 
     def _k(self, answer_id: str, what: str) -> str:
@@ -143,7 +147,7 @@ class RedisStore(AnswerStore):
         spec = AnswerSpec.from_fields(raw)
         last = _offset(newest[0][0]) if newest else spec.start - 1
         status = raw.get("status", "running")
-        ended = status not in ("running", "stopping")
+        ended = status not in ("running", "stopping", "paused")
         return AnswerState(spec, status, int(raw.get("readers", 0)), last, ended)
 
     async def append(self, answer_id: str, entry: Entry) -> AppendResult:
@@ -193,7 +197,15 @@ class RedisStore(AnswerStore):
 
     async def request_stop(self, answer_id: str) -> bool:
         try:
-            return bool(await self._stop(keys=[self._k(answer_id, "meta")]))
+            return bool(await self._status(keys=[self._k(answer_id, "meta")],
+                                           args=["stopping", "running", "paused"]))
+        except RedisError as exc:
+            raise self._fail(exc) from None
+
+    async def set_status(self, answer_id: str, status: str) -> None:
+        try:
+            await self._status(keys=[self._k(answer_id, "meta")],
+                               args=[status, "running", "paused", "stopping"])
         except RedisError as exc:
             raise self._fail(exc) from None
 
