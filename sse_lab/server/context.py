@@ -24,6 +24,7 @@ except ImportError:  # pragma: no cover - a bare install reads /proc instead
     psutil = None
 
 from sse_lab.protocol import encode_event
+from sse_lab.server.answers import build_answers
 from sse_lab.server.config import ServerConfig
 from sse_lab.server.hooks import StreamHooks
 from sse_lab.server.hub import Hub
@@ -76,6 +77,9 @@ class ServerContext:
         self.started = time.monotonic()
         self.hub = Hub(config)
         self.sessions = SessionStore(self.tasks)
+        #: Answers as logs (``/chat`` reads them); raises StoreError naming the
+        #: URL here, in the caller of start_server, if Redis does not answer.
+        self.answers = build_answers(config.answers, config.model, self.tasks)
 
     def snapshot(self) -> dict[str, Any]:
         """The counters of ``GET /stats``, as a JSON-ready dict."""
@@ -95,6 +99,7 @@ class ServerContext:
             "broadcast_replayed": hub.replayed,
             "rss_bytes": process_rss(),
             "uptime_s": round(time.monotonic() - self.started, 3),
+            "answers": self.answers.stats(),
         }
 
     def sweep(self) -> None:

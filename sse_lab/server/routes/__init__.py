@@ -14,6 +14,7 @@ from typing import Any
 
 from sse_lab.server.context import ServerContext
 from sse_lab.server.routes import (
+    answers,
     anthropic,
     breakers,
     broadcast,
@@ -38,6 +39,7 @@ ROUTE_FAMILIES: tuple[RouteFamily, ...] = (
     anthropic.routes,
     responses.routes,
     pages.routes,
+    answers.routes,
 )
 
 #: Mounted only with ``ServerConfig(teaching_routes=True)``: what breaks streaming.

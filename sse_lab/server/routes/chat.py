@@ -3,7 +3,8 @@
 * ``GET /``         the chat page: ``EventSource``, ``textContent``, backoff.
 * ``GET /sse``      the source article's clock, ``?count=10&interval=1.0``.
 * ``GET /chat``     the simulated model's tokens, ``?prompt=&seed=&speed=``,
-  one event per token with ``id: k``; resumes after ``Last-Event-ID: k``.
+  one event per token with ``id: <answer-id>:<k>``, read from the answer's
+  log; resumes after ``Last-Event-ID`` on any instance sharing the store.
 * ``GET /complete`` the same answer, blocking: JSON once it is all generated.
 * ``GET /stats``    open connections, events sent, live tasks, RSS.
 """
@@ -13,17 +14,16 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from contextlib import aclosing
-from dataclasses import replace
 from importlib import resources
 from typing import Any
 
-from sse_lab.model import SimulatedLLM
 from sse_lab.protocol import DONE
-from sse_lab.server.args import arg_float, arg_int, model_for, resume_index
+from sse_lab.server.args import arg_float, arg_int, model_for
 from sse_lab.server.context import ServerContext
 from sse_lab.server.handler import ContextHandler, SSEHandler
-from sse_lab.server.upstream import UpstreamError, UpstreamModel
+from sse_lab.server.routes import answers as answer_routes
+from sse_lab.server.stores import AnswerSpec
+from sse_lab.server.upstream import UpstreamModel
 
 __all__ = [
     "PageHandler",
@@ -49,7 +49,12 @@ class ClockHandler(SSEHandler):
 
 
 class ChatHandler(SSEHandler):
-    """``/chat``: one event per token, ``id: k`` = token index, then ``[DONE]``.
+    """``/chat``: a reader of an answer's log (:mod:`sse_lab.server.routes.answers`).
+
+    One event per token, ``id: <answer-id>:<k>``, then ``[DONE]``. A fresh
+    request starts an answer; ``Last-Event-ID`` (or ``?after=``) resumes it by
+    replaying the log, on this instance or any other sharing the store.
+    ``?policy=cancel|continue`` says what happens when every reader leaves.
 
     ``drop_after=n`` makes the server cut the connection after ``n`` tokens of
     a fresh request (not of a resumed one), to demonstrate reconnection.
@@ -60,31 +65,30 @@ class ChatHandler(SSEHandler):
     the stream then ends without ``[DONE]``.
     """
 
+    async def get(self) -> None:  # type: ignore[override]
+        resume = await answer_routes.resume_point(self, self.context.answers)
+        if resume is None:
+            return  # 204: the client already has the whole answer
+        self.resume = resume
+        await super().get()
+
     def parse_arguments(self) -> None:
-        self.prompt = self.get_argument("prompt", "hello")
-        self.seed = arg_int(self, "seed", 0)
-        self.model = model_for(self, self.context.config.model)
-        self.start = resume_index(self)
+        model = model_for(self, self.context.config.model)
+        answer_id, after = self.resume
+        self.spec = AnswerSpec(
+            prompt=self.get_argument("prompt", "hello"),
+            seed=arg_int(self, "seed", 0),
+            speed=model.speed,
+            cadence=model.cadence,
+            policy=answer_routes.answer_policy(self, self.context.config.answers.policy),
+            start=after + 1 if answer_id is None else 0,
+            upstream=UpstreamModel.from_env() is not None,
+        )
         self.drop_after = arg_int(self, "drop_after", -1)
-        self.upstream = UpstreamModel.from_env()
-        if self.upstream is not None and self.get_argument("speed", None) is not None:
-            self.upstream = replace(self.upstream, speed=self.model.speed)
 
     async def stream(self) -> None:
-        source: SimulatedLLM | UpstreamModel = self.upstream or self.model
-        sent = 0
-        try:
-            async with aclosing(source.stream(self.prompt, self.seed, start=self.start)) as tokens:
-                async for token in tokens:
-                    await self.send(token.text, id=str(token.index))
-                    sent += 1
-                    if self.start == 0 and sent == self.drop_after:
-                        self.abort("drop_after reached")
-                        return
-        except UpstreamError as exc:
-            await self.send(str(exc), event="error")
-            return
-        await self.send(DONE)
+        await answer_routes.stream_answer(self, self.context.answers, self.resume, self.spec,
+                                          drop_after=self.drop_after)
 
 
 class CompleteHandler(ContextHandler):

