@@ -11,6 +11,13 @@ import sys
 import threading
 
 from sse_lab.server import ServerConfig, start_server
+from sse_lab.server.stores import StoreError
+from sse_lab.server.stores.cli import (
+    add_redis_command,
+    add_store_arguments,
+    answers_config,
+    run_redis,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,15 +41,24 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also mount /chat-noflush and /chat-gzip (what breaks streaming; off by default)",
     )
+    add_store_arguments(serve)
+    add_redis_command(sub)
     args = parser.parse_args(argv)
+    if args.command == "redis":
+        return run_redis(args)
 
     config = ServerConfig(
         heartbeat=args.heartbeat,
         send_timeout=args.send_timeout,
         cors_origins=tuple(args.cors_origin),
         teaching_routes=args.teaching_routes,
+        answers=answers_config(args),
     )
-    server = start_server(args.port, args.host, config=config)
+    try:
+        server = start_server(args.port, args.host, config=config)
+    except StoreError as exc:
+        print(f"sse_lab: {exc}", file=sys.stderr)
+        return 2
     print(f"sse_lab serving on {server.url}  (chat page: {server.url}/ ; Ctrl+C stops)",
           flush=True)
     stop = threading.Event()
