@@ -201,22 +201,48 @@ class RedisService(Service):
     """A Redis (or Valkey) server; ``.url`` is what ``--store`` and redis-py take."""
 
     binary: str = ""
+    appendonly: bool = False
 
     @property
     def url(self) -> str:
         """``redis://127.0.0.1:PORT/0``."""
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def restart(self, timeout: float = 5.0) -> RedisService:
-        """Start a fresh (empty) server on the same port after :meth:`kill` or :meth:`stop`."""
-        self.stop()
-        return start_redis(self.port, binary=self.binary, timeout=timeout)
+    def restart(self, timeout: float = 5.0) -> None:
+        """Start the server again on the same port and data dir (after :meth:`kill`).
+
+        Without ``appendonly`` the data is gone; with it, every acknowledged
+        write is back (``appendfsync always``).
+        """
+        if self.running:
+            self.kill()
+        self.proc = _spawn_redis(self.binary, self.port, self.scratch, self.appendonly)
+        self._finalizer.detach()
+        self._finalizer = weakref.finalize(
+            self, _cleanup, self.proc, str(self.scratch), (self.name, self.port)
+        )
+        _wait(lambda: _ping(self.port), self.proc, f"redis-server on port {self.port}",
+              timeout, self.scratch / "redis.log")
+        with _LOCK:
+            _RUNNING[(self.name, self.port)] = self
 
 
-def start_redis(port: int = 0, *, binary: str | None = None, timeout: float = 5.0) -> RedisService:
+def _spawn_redis(exe: str, port: int, scratch: Path, appendonly: bool) -> subprocess.Popen[bytes]:
+    persist = ["--appendonly", "yes", "--appendfsync", "always"] if appendonly else [
+        "--appendonly", "no"]
+    cmd = [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", *persist,
+           "--dir", str(scratch), "--logfile", str(scratch / "redis.log"), "--daemonize", "no"]
+    return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+
+
+def start_redis(port: int = 0, *, binary: str | None = None, appendonly: bool = False,
+                timeout: float = 5.0) -> RedisService:
     """Start a private Redis on ``127.0.0.1`` (or return the one already on ``port``).
 
-    No persistence (``--save '' --appendonly no``), data dir in a temp dir.
+    No persistence by default (``--save '' --appendonly no``); data dir in a
+    temp dir. ``appendonly=True`` logs every write first (``appendfsync
+    always``), so :meth:`RedisService.restart` after a crash finds it again.
     Returns once the server answers ``PING``.
 
     Raises:
@@ -230,19 +256,16 @@ def start_redis(port: int = 0, *, binary: str | None = None, timeout: float = 5.
         for attempt in range(5):
             p = port or _free_port()
             scratch = Path(tempfile.mkdtemp(prefix="sse_lab-redis-"))
-            log = scratch / "redis.log"
-            cmd = [exe, "--port", str(p), "--bind", "127.0.0.1", "--save", "", "--appendonly",
-                   "no", "--dir", str(scratch), "--logfile", str(log), "--daemonize", "no"]
-            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+            proc = _spawn_redis(exe, p, scratch, appendonly)
             try:
-                _wait(lambda p=p: _ping(p), proc, f"redis-server on port {p}", timeout, log)
+                _wait(lambda p=p: _ping(p), proc, f"redis-server on port {p}", timeout,
+                      scratch / "redis.log")
             except ServiceError:
                 shutil.rmtree(scratch, ignore_errors=True)
                 if port or attempt == 4:  # a free port taken meanwhile: try another
                     raise
                 continue
-            svc = RedisService("redis", p, proc, scratch, binary=exe)
+            svc = RedisService("redis", p, proc, scratch, binary=exe, appendonly=appendonly)
             _RUNNING[("redis", p)] = svc
             return svc
     raise AssertionError("unreachable")  # pragma: no cover
@@ -365,63 +388,71 @@ class LabInstance(Service):
         return f"http://127.0.0.1:{self.port}"
 
 
+def _spawn_instance(store: str | None, port: int,
+                    extra_args: tuple[str, ...]) -> tuple[int, Path, subprocess.Popen[bytes]]:
+    p = port or _free_port()
+    scratch = Path(tempfile.mkdtemp(prefix="sse_lab-instance-"))
+    cmd = [sys.executable, "-m", "sse_lab", "serve", "--port", str(p), *extra_args]
+    if store:
+        cmd += ["--store", store]
+    env = dict(os.environ)
+    # The child imports this very sse_lab (a worktree, a notebook's checkout).
+    pkg_root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(x for x in (pkg_root, env.get("PYTHONPATH", "")) if x)
+    with open(scratch / "serve.log", "wb") as out:
+        # Started from the caller's thread: PR_SET_PDEATHSIG fires when the
+        # *thread* that forked exits, so never spawn from a short-lived thread.
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=subprocess.STDOUT, env=env,
+                                preexec_fn=_die_with_parent)
+    return p, scratch, proc
+
+
+def _ready_instance(store: str | None, p: int, scratch: Path, proc: subprocess.Popen[bytes],
+                    timeout: float) -> LabInstance:
+    try:
+        _wait(lambda: _http_ok(p), proc, f"sse_lab serve on port {p}", timeout,
+              scratch / "serve.log")
+    except ServiceError:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    svc = LabInstance("instance", p, proc, scratch, store=store)
+    with _LOCK:
+        _RUNNING[("instance", p)] = svc
+    return svc
+
+
 def start_instance(
     store: str | None = None, port: int = 0, *, extra_args: tuple[str, ...] = (),
     timeout: float = 15.0,
 ) -> LabInstance:
-    """Start ``python -m sse_lab serve --port P [--store URL]`` and wait until it serves."""
+    """Start ``python -m sse_lab serve --port P [--store URL]`` and wait until it serves.
+
+    Raises:
+        ServiceError: It exited (its output, e.g. "cannot reach Redis at URL",
+            is in the message) or did not serve within ``timeout``.
+    """
     with _LOCK:
         if (svc := _existing("instance", port)) is not None:
             assert isinstance(svc, LabInstance)
             return svc
-    if True:  # the wait runs unlocked, so instances start in parallel
-        p = port or _free_port()
-        scratch = Path(tempfile.mkdtemp(prefix="sse_lab-instance-"))
-        log = scratch / "serve.log"
-        cmd = [sys.executable, "-m", "sse_lab", "serve", "--port", str(p), *extra_args]
-        if store:
-            cmd += ["--store", store]
-        env = dict(os.environ)
-        # The child imports this very sse_lab (a worktree, a notebook's checkout).
-        pkg_root = str(Path(__file__).resolve().parents[2])
-        env["PYTHONPATH"] = os.pathsep.join(
-            x for x in (pkg_root, env.get("PYTHONPATH", "")) if x
-        )
-        with open(log, "wb") as out:
-            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out,
-                                    stderr=subprocess.STDOUT, env=env,
-                                    preexec_fn=_die_with_parent)
-        try:
-            _wait(lambda: _http_ok(p), proc, f"sse_lab serve on port {p}", timeout, log)
-        except ServiceError:
-            shutil.rmtree(scratch, ignore_errors=True)
-            raise
-        svc = LabInstance("instance", p, proc, scratch, store=store)
-        with _LOCK:
-            _RUNNING[("instance", p)] = svc
-        return svc
+    p, scratch, proc = _spawn_instance(store, port, extra_args)
+    return _ready_instance(store, p, scratch, proc, timeout)
 
 
-def start_instances(n: int, store: str | None = None, **kwargs: object) -> list[LabInstance]:
-    """Start ``n`` lab instances in parallel; stop them all if one fails."""
-    started: list[LabInstance] = []
-    errors: list[BaseException] = []
-
-    def one() -> None:
-        try:
-            inst = start_instance(store, **kwargs)  # type: ignore[arg-type]
-            started.append(inst)
-        except BaseException as exc:  # noqa: BLE001 - re-raised below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=one) for _ in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if errors:
-        for inst in started:
+def start_instances(n: int, store: str | None = None, *, extra_args: tuple[str, ...] = (),
+                    timeout: float = 15.0) -> list[LabInstance]:
+    """Start ``n`` lab instances (they boot in parallel); stop them all if one fails."""
+    spawned = [_spawn_instance(store, 0, extra_args) for _ in range(n)]
+    ready: list[LabInstance] = []
+    try:
+        for p, scratch, proc in spawned:
+            ready.append(_ready_instance(store, p, scratch, proc, timeout))
+    except ServiceError:
+        for inst in ready:
             inst.stop()
-        raise errors[0]
-    return sorted(started, key=lambda i: i.port)
-
+        for _, scratch, proc in spawned[len(ready):]:
+            _terminate(proc)
+            shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    return ready

@@ -144,7 +144,9 @@ class RedisStore(AnswerStore):
         self.prefix = prefix
         try:
             self.redis = aioredis.Redis.from_url(
-                url, decode_responses=True, socket_connect_timeout=2.0,
+                # A read blocks at most a lease TTL (seconds); a server that
+                # stops answering for longer than socket_timeout is lost.
+                url, decode_responses=True, socket_connect_timeout=2.0, socket_timeout=15.0,
                 health_check_interval=0,
             )
         except ValueError as exc:
