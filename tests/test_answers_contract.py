@@ -81,7 +81,8 @@ def test_open_store_names_the_accepted_schemes() -> None:
 def test_append_then_read_in_order_from_any_offset(make_store) -> None:
     async def body() -> None:
         store = make_store()
-        await store.create("a1", SPEC)
+        assert await store.create("a1", SPEC)
+        assert not await store.create("a1", replace(SPEC, seed=9)), "an id is used once"
         for k in range(5):
             await store.append("a1", Entry(k, "token", f"t{k}"))
         await store.append("a1", Entry(5, "done"))
@@ -260,7 +261,8 @@ def test_policy_when_every_reader_leaves(make_store, policy) -> None:
 
         async def settled() -> bool:
             state = await answers.store.state(aid)
-            return state is not None and (state.ended or state.status == "paused")
+            settled = state is not None and (state.ended or state.status == "paused")
+            return settled and answers.generating == 0
 
         await _until(settled)
         state = await answers.store.state(aid)
@@ -328,7 +330,7 @@ def test_another_instance_takes_over_a_dead_generator(make_store) -> None:
         aid = await first.start(spec)
         await _until(lambda: _has_entries(first, aid, 3))
         # The first generator stops (tests/test_scaleout.py SIGKILLs a real process).
-        await first.close()
+        await first.close(close_store=False)
         got = await _collect(second, aid)
         tokens = [e for e in got if e.kind == "token"]
         assert [e.offset for e in tokens] == list(range(len(tokens)))

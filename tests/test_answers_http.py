@@ -81,7 +81,15 @@ def test_stop_ends_the_answer_for_its_readers(server) -> None:
     assert _request(server.url + "/answers/feedbeef/stop", method="POST")[0] == 404
 
 
-def test_stats_count_tokens_nobody_read_per_policy(server) -> None:
+def test_stats_count_tokens_nobody_read_per_policy() -> None:
+    server = start_server(config=ServerConfig(retry_ms=100))  # its own counters
+    try:
+        _unread_per_policy(server)
+    finally:
+        server.stop()
+
+
+def _unread_per_policy(server) -> None:
     before = server.stats()["answers"]
     for policy in ("continue", "cancel"):
         record_sync(server.url + f"/chat?prompt={PROMPT}&seed=2&speed=40&policy={policy}",

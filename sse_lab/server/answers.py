@@ -156,9 +156,20 @@ def build_answers(config: AnswersConfig, model: SimulatedLLM,
                    cancel_grace=config.cancel_grace, max_tokens=config.max_tokens, tasks=tasks)
 
 
-def new_answer_id() -> str:
-    """A fresh, unguessable, URL- and id-safe answer id (16 hex chars)."""
-    return secrets.token_hex(8)
+#: Letters and digits: safe in URLs, Redis keys and SSE ids without escaping.
+_ID_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def new_answer_id(length: int = 6) -> str:
+    """A fresh random answer id: ``length`` letters and digits (6: 36 bits).
+
+    Short on purpose: it rides on every event's ``id:`` line, so each byte
+    here is a byte per token on the wire (notebook 04 counts them). The store
+    refuses an id already in use, and :meth:`Answers.start` draws again.
+    An answer id names an answer; it is not a secret that protects it (a
+    real product checks the user's session before it serves an answer).
+    """
+    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(length))
 
 
 def event_id(answer_id: str, offset: int) -> str:
@@ -225,8 +236,12 @@ class Answers:
         """
         if spec.policy not in POLICIES:
             raise ValueError(f"policy must be one of {', '.join(POLICIES)}")
-        answer_id = new_answer_id()
-        await self.store.create(answer_id, spec)
+        for _ in range(8):  # 36 random bits: a second draw is already rare
+            answer_id = new_answer_id()
+            if await self.store.create(answer_id, spec):
+                break
+        else:
+            raise StoreError("no free answer id after 8 draws: is the store full?")
         if reader:
             await self.store.add_reader(answer_id, +1)
         await self.store.acquire_lease(answer_id, self.instance, self.lease_ttl)
@@ -422,10 +437,14 @@ class Answers:
             **dict(self.counters),
         }
 
-    async def close(self) -> None:
-        """Cancel this process's generators (their leases lapse; others may take over)."""
+    async def close(self, *, close_store: bool = True) -> None:
+        """Cancel this process's generators (others may take their answers over).
+
+        ``close_store=False`` leaves the store open for others that share it.
+        """
         tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        await self.store.close()
+        if close_store:
+            await self.store.close()

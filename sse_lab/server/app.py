@@ -68,6 +68,7 @@ class LabServer(ThreadedServer):
             handler.abort("server shutting down")
         for task in list(self.context.tasks):
             task.cancel()
+        await self.context.answers.close()  # generators and the store's connections
 
     def stats(self) -> dict[str, Any]:
         """The same counters as ``GET /stats``."""

@@ -144,8 +144,8 @@ class AnswerStore(abc.ABC):
         return None
 
     @abc.abstractmethod
-    async def create(self, answer_id: str, spec: AnswerSpec) -> None:
-        """Register a new, empty answer."""
+    async def create(self, answer_id: str, spec: AnswerSpec) -> bool:
+        """Register a new, empty answer; ``False`` (and no change) if the id is taken."""
 
     @abc.abstractmethod
     async def state(self, answer_id: str) -> AnswerState | None:

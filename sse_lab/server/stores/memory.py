@@ -1,8 +1,8 @@
 """The in-memory answer store: one process, the lab's default.
 
 Everything lives in dicts touched only from the server's event loop, so no
-locks. A reader waiting for new entries waits on the log's ``asyncio.Event``,
-which every append sets and replaces (no polling).
+locks. A reader waiting for new entries waits on a future that the next append
+resolves (no polling).
 """
 
 from __future__ import annotations
@@ -35,7 +35,12 @@ class _Log:
     readers: int = 0
     last: int = -1
     lease: tuple[str, float] | None = None
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    waiters: set[asyncio.Future[None]] = field(default_factory=set)
+
+
+def _expire(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
 
 
 class MemoryStore(AnswerStore):
@@ -60,8 +65,9 @@ class MemoryStore(AnswerStore):
         self._get("")
         return len(self._logs)
 
-    async def create(self, answer_id: str, spec: AnswerSpec) -> None:
-        self._get(answer_id)
+    async def create(self, answer_id: str, spec: AnswerSpec) -> bool:
+        if self._get(answer_id) is not None:
+            return False
         # Bounded memory: past max_answers, forget the oldest (dicts keep
         # creation order), as if their TTL had run out.
         while len(self._logs) >= self.max_answers:
@@ -70,6 +76,7 @@ class MemoryStore(AnswerStore):
             spec, deque(maxlen=self.max_entries), time.monotonic() + self.ttl,
             last=spec.start - 1,
         )
+        return True
 
     async def state(self, answer_id: str) -> AnswerState | None:
         log = self._get(answer_id)
@@ -89,8 +96,10 @@ class MemoryStore(AnswerStore):
         log.expires = time.monotonic() + self.ttl
         if entry.terminal:
             log.status = entry.kind
-        log.wake.set()
-        log.wake = asyncio.Event()
+        for fut in log.waiters:
+            if not fut.done():
+                fut.set_result(None)
+        log.waiters.clear()
         return AppendResult(log.readers, log.status == "stopping")
 
     async def read(self, answer_id: str, after: int, *, timeout: float,
@@ -99,11 +108,17 @@ class MemoryStore(AnswerStore):
         if log is None:
             raise LogTruncated(f"answer {answer_id} is unknown or expired")
         if log.last <= after:
-            wake = log.wake
+            # A bare future and a timer: no task per wait (this runs once per
+            # token per reader).
+            loop = asyncio.get_running_loop()
+            fut: asyncio.Future[None] = loop.create_future()
+            log.waiters.add(fut)
+            timer = loop.call_later(timeout, _expire, fut)
             try:
-                await asyncio.wait_for(wake.wait(), timeout)
-            except asyncio.TimeoutError:
-                return []
+                await fut
+            finally:
+                timer.cancel()
+                log.waiters.discard(fut)
         entries = log.entries
         if not entries or entries[-1].offset <= after:
             return []

@@ -79,6 +79,16 @@ return {1, v[1] or '', v[2] or '0'}
 """
 
 
+# Create an answer only if its id is free (ids are short, so they may collide).
+_CREATE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('DEL', KEYS[2])
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 1
+"""
+
+
 def redis_server_binary() -> str | None:
     """The Redis-compatible server binary to run, or ``None`` if there is none.
 
@@ -155,6 +165,7 @@ class RedisStore(AnswerStore):
         self._release = self.redis.register_script(_RELEASE)
         self._status = self.redis.register_script(_STATUS)
         self._append = self.redis.register_script(_APPEND)
+        self._create = self.redis.register_script(_CREATE)
 
     def _k(self, answer_id: str, what: str) -> str:
         return f"{self.prefix}a:{answer_id}:{what}"
@@ -175,15 +186,14 @@ class RedisStore(AnswerStore):
     async def close(self) -> None:
         await self.redis.aclose()
 
-    async def create(self, answer_id: str, spec: AnswerSpec) -> None:
+    async def create(self, answer_id: str, spec: AnswerSpec) -> bool:
         meta = self._k(answer_id, "meta")
+        fields = {**spec.to_fields(), "status": "running", "readers": "0"}
+        args: list[str | int] = [self._ttl_ms]
+        for key, value in fields.items():
+            args += [key, value]
         try:
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.delete(self._k(answer_id, "log"))
-                pipe.hset(meta, mapping={**spec.to_fields(), "status": "running",
-                                         "readers": "0"})
-                pipe.pexpire(meta, self._ttl_ms)
-                await pipe.execute()
+            return bool(await self._create(keys=[meta, self._k(answer_id, "log")], args=args))
         except RedisError as exc:
             raise self._fail(exc) from None
 
