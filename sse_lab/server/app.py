@@ -27,6 +27,7 @@ import tornado.web
 from sse_lab.server.config import ServerConfig
 from sse_lab.server.context import ServerContext
 from sse_lab.server.routes import all_routes
+from sse_lab.server.stores import broadcast as broadcast_relay
 from sse_lab.server.threaded import ThreadedServer
 from sse_lab.server.tornado_internals import handler_names, route_first
 
@@ -61,9 +62,15 @@ class LabServer(ThreadedServer):
         period = max(0.05, min(1.0, *(x / 4 for x in limits)))
         self._sweeper = tornado.ioloop.PeriodicCallback(self.context.sweep, period * 1000)
         self._sweeper.start()
+        # With a Redis store, broadcasts published to Redis reach this hub too.
+        store = cfg.answers.store
+        self._relay = (broadcast_relay.start_relay(store, self.context.hub)
+                       if store and store.startswith(("redis", "unix")) else None)
 
     async def on_shutdown(self) -> None:
         self._sweeper.stop()
+        if self._relay is not None:
+            self._relay.cancel()
         for handler in list(self.context.open):
             handler.abort("server shutting down")
         for task in list(self.context.tasks):
