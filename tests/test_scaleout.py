@@ -9,6 +9,9 @@ from __future__ import annotations
 import json
 import os
 import random
+import socket
+import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -162,3 +165,30 @@ def test_losing_redis_mid_stream_ends_readers_with_an_error() -> None:
 def test_an_unreachable_store_at_start_is_a_clear_error() -> None:
     with pytest.raises(ServiceError, match=r"cannot reach Redis at redis://127\.0\.0\.1:1/0"):
         start_instance("redis://127.0.0.1:1/0", timeout=10)
+
+
+def test_the_redis_command_runs_the_bundled_server_in_the_foreground() -> None:
+    port = services_free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "sse_lab", "redis", "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: _pong(port), timeout=10)
+    finally:
+        proc.terminate()
+        out = proc.communicate(timeout=10)[0].decode()
+    assert f"redis://127.0.0.1:{port}/0" in out
+
+
+def _pong(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
+            s.sendall(b"PING\r\n")
+            return s.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def services_free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -301,6 +301,10 @@ class Answers:
                                                  Entry(token.index, "token", token.text))
                         offset = token.index + 1
                         self.generated[policy] += 1
+                        # A model behind schedule yields overdue tokens without
+                        # sleeping, and the memory store never waits: let the
+                        # loop's other tasks (readers, timers) run per token.
+                        await asyncio.sleep(0)
                         if res.stop_requested:
                             await store.append(answer_id, Entry(offset, "stopped",
                                                                 "stopped by request"))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -64,8 +65,12 @@ def run_redis(args: argparse.Namespace) -> int:
         print(f"{os.path.basename(binary)} on redis://127.0.0.1:{args.port}/0 "
               "(no persistence; Ctrl+C stops)", flush=True)
         proc = subprocess.Popen(cmd)
+        # SIGTERM to us (a supervisor, a test) stops Redis too, not just Python.
+        previous = signal.signal(signal.SIGTERM, lambda *_: proc.terminate())
         try:
             return proc.wait()
         except KeyboardInterrupt:
             proc.terminate()
             return proc.wait()
+        finally:
+            signal.signal(signal.SIGTERM, previous)
