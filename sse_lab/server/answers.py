@@ -104,6 +104,8 @@ class AnswersConfig:
         lease_ttl: Seconds a dead generator's lease blocks a takeover.
         cancel_grace: Seconds without readers before ``cancel`` pauses.
         max_tokens: Longest answer a generator produces.
+        id_length: Letters and digits per answer id (4 by default: each one
+            is a byte per event on the wire).
     """
 
     store: str | None = None
@@ -113,12 +115,15 @@ class AnswersConfig:
     lease_ttl: float = 2.0
     cancel_grace: float = 0.0
     max_tokens: int = 4096
+    id_length: int = 4
 
     def __post_init__(self) -> None:
         if self.policy not in POLICIES:
             raise ValueError(f"policy must be one of {', '.join(POLICIES)}")
         if self.lease_ttl <= 0 or self.cancel_grace < 0 or self.max_tokens < 1:
             raise ValueError("lease_ttl > 0, cancel_grace >= 0 and max_tokens >= 1 required")
+        if not 2 <= self.id_length <= 64:
+            raise ValueError("id_length must be between 2 and 64")
 
 
 def model_source(model: SimulatedLLM) -> Callable[[AnswerSpec], TokenSource]:
@@ -153,19 +158,21 @@ def build_answers(config: AnswersConfig, model: SimulatedLLM,
     if config.store is not None and config.store.startswith(("redis", "unix")):
         ping(config.store)
     return Answers(store, model_source(model), lease_ttl=config.lease_ttl,
-                   cancel_grace=config.cancel_grace, max_tokens=config.max_tokens, tasks=tasks)
+                   cancel_grace=config.cancel_grace, max_tokens=config.max_tokens, tasks=tasks,
+                   id_length=config.id_length)
 
 
 #: Letters and digits: safe in URLs, Redis keys and SSE ids without escaping.
 _ID_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
-def new_answer_id(length: int = 6) -> str:
-    """A fresh random answer id: ``length`` letters and digits (6: 36 bits).
+def new_answer_id(length: int = 4) -> str:
+    """A fresh random answer id: ``length`` letters and digits (4: 14.8 million).
 
     Short on purpose: it rides on every event's ``id:`` line, so each byte
-    here is a byte per token on the wire (notebook 04 counts them). The store
-    refuses an id already in use, and :meth:`Answers.start` draws again.
+    here is a byte per token on the wire (notebooks 04 and 09 count them). The
+    store refuses an id already in use, and :meth:`Answers.start` draws again;
+    a deployment with millions of live answers sets a longer ``id_length``.
     An answer id names an answer; it is not a secret that protects it (a
     real product checks the user's session before it serves an answer).
     """
@@ -202,6 +209,7 @@ class Answers:
         max_tokens: Longest answer generated (bounds every generator).
         tasks: A set to register generator tasks in too (the server's, so
             ``/stats`` counts them and shutdown cancels them).
+        id_length: Letters and digits per answer id (see :func:`new_answer_id`).
     """
 
     def __init__(
@@ -213,12 +221,14 @@ class Answers:
         cancel_grace: float = 0.0,
         max_tokens: int = 4096,
         tasks: set[asyncio.Task[Any]] | None = None,
+        id_length: int = 4,
     ) -> None:
         self.store = store
         self.source_for = source_for
         self.lease_ttl = lease_ttl
         self.cancel_grace = cancel_grace
         self.max_tokens = max_tokens
+        self.id_length = id_length
         self.instance = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._shared_tasks = tasks
@@ -236,8 +246,8 @@ class Answers:
         """
         if spec.policy not in POLICIES:
             raise ValueError(f"policy must be one of {', '.join(POLICIES)}")
-        for _ in range(8):  # 36 random bits: a second draw is already rare
-            answer_id = new_answer_id()
+        for _ in range(8):  # a taken id is rare: draw again
+            answer_id = new_answer_id(self.id_length)
             if await self.store.create(answer_id, spec):
                 break
         else:
