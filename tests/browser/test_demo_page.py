@@ -43,7 +43,9 @@ def test_eventsource_receives_the_whole_answer_in_order(page: Any, demo_server: 
 
     assert message_text(page) == SimulatedLLM().answer(prompt, seed)
     assert lab["tokens"] == tokens
-    assert lab["ids"] == [str(i) for i in range(len(tokens))]
+    # id: <answer-id>:<k> (the answer's log); one answer, offsets 0..n-1
+    assert len({i.rsplit(":", 1)[0] for i in lab["ids"]}) == 1
+    assert [i.rsplit(":", 1)[-1] for i in lab["ids"]] == [str(i) for i in range(len(tokens))]
     # one <span class="tok"> per token, in order
     spans = page.locator("#message span.tok").all_text_contents()
     assert spans == tokens
@@ -89,7 +91,8 @@ def test_dropped_stream_resumes_without_duplicates(page: Any, demo_server: LabSe
     assert lab["text"] == expected
     assert message_text(page) == expected
     n = len(SimulatedLLM().tokens(prompt, seed))
-    assert lab["ids"] == [str(i) for i in range(n)]
+    assert len({i.rsplit(":", 1)[0] for i in lab["ids"]}) == 1, "the reconnect resumed the answer"
+    assert [i.rsplit(":", 1)[-1] for i in lab["ids"]] == [str(i) for i in range(n)]
 
 
 def test_done_closes_the_source_no_reconnect_storm(page: Any, demo_server: LabServer) -> None:
