@@ -59,10 +59,12 @@ def main(argv: list[str] | None = None) -> int:
     except StoreError as exc:
         print(f"sse_lab: {exc}", file=sys.stderr)
         return 2
-    print(f"sse_lab serving on {server.url}  (chat page: {server.url}/ ; Ctrl+C stops)",
-          flush=True)
+    # The handler goes in before the line that tells a supervisor we are up,
+    # so a SIGTERM sent right after it stops the server cleanly.
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    print(f"sse_lab serving on {server.url}  (chat page: {server.url}/ ; Ctrl+C stops)",
+          flush=True)
     try:
         while not stop.wait(0.5):
             pass
