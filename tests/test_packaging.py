@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 try:
     import tomllib
@@ -92,3 +95,48 @@ def test_protocol_is_sans_io() -> None:
     src = (ROOT / "sse_lab" / "protocol.py").read_text()
     imports = set(re.findall(r"^(?:from|import) ([\w.]+)", src, re.M))
     assert imports <= {"__future__", "codecs", "re", "dataclasses", "typing"}, imports
+
+
+def _fresh_python(code: str) -> str:
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def test_import_sse_lab_loads_no_framework() -> None:
+    # The top-level names are lazy (PEP 562): a script that only needs the parser
+    # must not pay for Tornado or matplotlib (plots alone took over a second).
+    loaded = _fresh_python(
+        "import sys, sse_lab; print(' '.join(sorted(m for m in sys.modules)))"
+    ).split()
+    heavy = {"tornado", "matplotlib", "ipywidgets", "IPython", "numpy"} & set(loaded)
+    assert not heavy, f"import sse_lab loaded {heavy}"
+    assert not [m for m in loaded if m.startswith("sse_lab.")], "submodules load on first use"
+
+
+def test_every_public_name_resolves() -> None:
+    import sse_lab
+
+    assert sse_lab.__all__, "sse_lab declares its public names"
+    for name in sse_lab.__all__:
+        assert getattr(sse_lab, name) is not None, name
+        assert name in dir(sse_lab)
+    with pytest.raises(AttributeError, match="no_such_name"):
+        _ = sse_lab.no_such_name
+    # Each name is the object of its home module, not a copy.
+    from sse_lab.server import start_server
+
+    assert sse_lab.start_server is start_server
+
+
+def test_all_lists_exactly_the_lazy_exports() -> None:
+    import sse_lab
+
+    assert sorted(sse_lab.__all__) == sorted(sse_lab._EXPORTS)
