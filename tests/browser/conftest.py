@@ -44,6 +44,10 @@ class OneTokenMarkup(SSEHandler):
         await self.send(DONE)
 
 
+#: Why browser tests were skipped in this run (for the one-line summary at the end).
+_SKIP_REASONS: set[str] = set()
+
+
 def _chromium_or_skip() -> None:
     try:
         import playwright.sync_api  # noqa: F401
@@ -55,7 +59,27 @@ def _chromium_or_skip() -> None:
         reason = f"{CHROMIUM} is missing (apt-get install chromium; .ci/run does it)"
     if os.environ.get("CI"):
         pytest.fail(f"CI is set and {reason}", pytrace=False)
+    _SKIP_REASONS.add(reason)
     pytest.skip(reason)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say in one line which browser tests were skipped and how to run them.
+
+    A skip is easy to miss among hundreds of dots; without this line, ``make test``
+    on a machine without Chromium looks fully green.
+    """
+    if not _SKIP_REASONS:
+        return
+    skipped = [
+        r for r in terminalreporter.stats.get("skipped", []) if "tests/browser/" in r.nodeid
+    ]
+    terminalreporter.write_line(
+        f"BROWSER TESTS SKIPPED: {len(skipped)} tests did not run: "
+        f"{'; '.join(sorted(_SKIP_REASONS))}. .ci/run installs all they need.",
+        yellow=True,
+        bold=True,
+    )
 
 
 @pytest.fixture(scope="package")
