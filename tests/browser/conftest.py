@@ -56,7 +56,7 @@ def _chromium_or_skip() -> None:
     else:
         if CHROMIUM.exists():
             return
-        reason = f"{CHROMIUM} is missing (apt-get install chromium; .ci/run does it)"
+        reason = f"{CHROMIUM} is missing (apt-get install chromium)"
     if os.environ.get("CI"):
         pytest.fail(f"CI is set and {reason}", pytrace=False)
     _SKIP_REASONS.add(reason)
@@ -71,9 +71,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     """
     if not _SKIP_REASONS:
         return
-    skipped = [
-        r for r in terminalreporter.stats.get("skipped", []) if "tests/browser/" in r.nodeid
-    ]
+    skipped = [r for r in terminalreporter.stats.get("skipped", []) if "tests/browser/" in r.nodeid]
     terminalreporter.write_line(
         f"BROWSER TESTS SKIPPED: {len(skipped)} tests did not run: "
         f"{'; '.join(sorted(_SKIP_REASONS))}. .ci/run installs all they need.",
