@@ -59,8 +59,7 @@ class Subscribers:
             assert self._stop is not None
             self._stop.set()
 
-        while self._stop is None:
-            time.sleep(0.001)
+        wait_until(lambda: self._stop is not None)  # the client loop is up
         self._loop.call_soon_threadsafe(stop)
         self._thread.join(5)
 

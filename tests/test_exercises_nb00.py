@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import time
 import urllib.request
 
 import pytest
+from conftest import wait_until
 
 from sse_lab.client import record_sync
 from sse_lab.exercises import check_clock_tokens, check_second_server
@@ -20,7 +20,8 @@ def stats_of(srv) -> dict:
 
 @pytest.fixture(scope="module")
 def second(server):
-    time.sleep(0.05)  # younger than `server` by a margin its /stats uptime shows
+    # younger than `server` by a margin its /stats uptime shows
+    wait_until(lambda: stats_of(server)["uptime_s"] >= 0.05)
     srv = start_server()
     yield srv
     srv.stop()

@@ -37,14 +37,14 @@ class NoDone(SSEHandler):
 class Silent(SSEHandler):
     async def stream(self):
         await self.send("5")
-        await asyncio.sleep(60)
+        await asyncio.sleep(60)  # the experiment: a stream that goes quiet mid-countdown
 
 
 class Endless(SSEHandler):
     async def stream(self):
         while True:
             await self.send("5")
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.05)  # the experiment: a paced stream that never ends
 
 
 class PlainText(tornado.web.RequestHandler):
