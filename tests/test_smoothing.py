@@ -7,6 +7,7 @@ import statistics
 import time
 
 import pytest
+from conftest import wait_until_async
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -165,7 +166,7 @@ def test_live_reveal_follows_the_pure_schedule() -> None:
         for t, tok in zip(arrivals, tokens, strict=True):
             wait = t - (time.perf_counter() - t0)
             if wait > 0:
-                await asyncio.sleep(wait)
+                await asyncio.sleep(wait)  # the experiment: replay the recorded arrivals
             reveal.push(tok)
         reveal.close()
         await asyncio.wait_for(task, 5)
@@ -189,7 +190,7 @@ def test_live_reveal_flush_shows_everything_now() -> None:
         task = asyncio.ensure_future(reveal.run())
         for tok in "abcde":
             reveal.push(tok)
-        await asyncio.sleep(0.05)
+        await wait_until_async(lambda: revealed)
         assert revealed == ["a"]  # the rest waits for the (slow) pace
         reveal.flush()
         assert revealed == list("abcde")
