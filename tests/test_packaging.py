@@ -140,3 +140,28 @@ def test_all_lists_exactly_the_lazy_exports() -> None:
     import sse_lab
 
     assert sorted(sse_lab.__all__) == sorted(sse_lab._EXPORTS)
+
+
+def test_make_test_runs_every_notebook_again_under_load() -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    recipe = re.search(r"^test: .*\n((?:\t.*\n)+)", makefile, re.M)
+    assert recipe and "test-busy" in recipe.group(1), "make test ends with make test-busy"
+    assert re.search(r"^test-busy: ", makefile, re.M) and "busy_nbval.sh" in makefile
+    assert "--allow-root" in makefile and "LAB_ARGS" in makefile
+
+
+def test_busy_nbval_stops_its_busy_loops_when_nbval_fails() -> None:
+    out = subprocess.run(
+        ["bash", "scripts/busy_nbval.sh", "notebooks/no-such-notebook.ipynb"],
+        cwd=ROOT,
+        env={**os.environ, "PY": sys.executable, "BUSY": "1"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode != 0, out.stdout
+    pids = re.search(r"busy loops running \(pids ([\d ]+)\)", out.stdout)
+    assert pids, out.stdout + out.stderr
+    for pid in map(int, pids.group(1).split()):
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)  # gone (PIDs are not reused this fast)
