@@ -9,7 +9,8 @@ class HttpxSSEAdapter:
     """httpx-sse's decoders as a parser: UTF-8 text, its line splitter, its SSEDecoder."""
 
     def __init__(self) -> None:
-        from httpx_sse._decoders import SSEDecoder, SSELineDecoder
+        # Deferred: httpx-sse is a test/benchmark extra, not a dependency of the lab.
+        from httpx_sse._decoders import SSEDecoder, SSELineDecoder  # noqa: PLC0415
 
         self._text = codecs.getincrementaldecoder("utf-8")("replace")
         self._lines, self._sse = SSELineDecoder(), SSEDecoder()
@@ -39,6 +40,6 @@ class SSEClientPyAdapter:
         return []
 
     def close(self) -> list[object]:
-        from sseclient import SSEClient
+        from sseclient import SSEClient  # noqa: PLC0415 (a test/benchmark extra)
 
         return list(SSEClient(iter(self._chunks)).events())
