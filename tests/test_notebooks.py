@@ -6,6 +6,7 @@ over ``notebooks/``); this file checks what execution cannot see.
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from pathlib import Path
@@ -76,3 +77,40 @@ def test_no_hard_coded_timing_claims_in_prose(path: Path) -> None:
             assert m.group() in allowed, (
                 f"{path.name}: timing '{m.group()}' typed in prose; show the measured value"
             )
+
+
+def _code_tree(path: Path) -> ast.Module:
+    """All code cells of a notebook as one module (IPython magics and shell lines dropped)."""
+    lines = []
+    for cell in cells(path):
+        if cell["cell_type"] == "code":
+            code = source(cell).splitlines()
+            lines += [ln for ln in code if not ln.lstrip().startswith(("%", "!"))]
+    return ast.parse("\n".join(lines))
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not name.endswith("__")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebooks_use_public_names_only(path: Path) -> None:
+    # Learners copy what a notebook does; a private name there is an API we cannot change.
+    tree = _code_tree(path)
+    mine = {
+        node.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.ctx, ast.Store)
+        and isinstance(node.value, ast.Name)
+        and node.value.id in ("self", "cls")
+    }
+    bad = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sse_lab"):
+            parts = (node.module or "").split(".")
+            bad += [f"from {node.module} import {a.name}" for a in node.names if _private(a.name)]
+            bad += [f"from {node.module} import ..." for p in parts if _private(p)]
+        elif isinstance(node, ast.Attribute) and _private(node.attr) and node.attr not in mine:
+            bad.append(ast.unparse(node))
+    assert not bad, f"{path.name} uses private names: {bad}"
