@@ -46,6 +46,7 @@ _EXPORTS: dict[str, str] = {
     "LabServer": "sse_lab.server",
     "ServerConfig": "sse_lab.server",
     "SSEHandler": "sse_lab.server",
+    "ServerContext": "sse_lab.server",
     "record": "sse_lab.client",
     "record_sync": "sse_lab.client",
     "SSEClient": "sse_lab.client",
@@ -64,6 +65,7 @@ __all__ = [
     "SSEClient",
     "SSEHandler",
     "ServerConfig",
+    "ServerContext",
     "SimulatedLLM",
     "Smoother",
     "StreamMetrics",
@@ -84,7 +86,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs only; nothing is imported at run
     from sse_lab.model import SimulatedLLM
     from sse_lab.protocol import DONE, Event, EventParser, encode_event
     from sse_lab.recording import Arrival, Recording
-    from sse_lab.server import LabServer, ServerConfig, SSEHandler, start_server
+    from sse_lab.server import LabServer, ServerConfig, ServerContext, SSEHandler, start_server
     from sse_lab.smoothing import Smoother, smooth_schedule
 
 
