@@ -68,7 +68,8 @@ def test_exercises_are_checked_and_servers_stopped(path: Path) -> None:
 def test_no_hard_coded_timing_claims_in_prose(path: Path) -> None:
     # Numbers in prose must come from a measurement: durations are printed by
     # code, not typed into markdown. The spec-given constants are allowed.
-    allowed = {"0.1 s", "1 s", "10 s", "50 ms", "150 ms", "100 ms", "30 s", "3 s"}
+    # "5 s" is notebook 06's deadline for fresh stats, an input like the others.
+    allowed = {"0.1 s", "1 s", "10 s", "50 ms", "150 ms", "100 ms", "30 s", "3 s", "5 s"}
     for cell in cells(path):
         if cell["cell_type"] != "markdown":
             continue
