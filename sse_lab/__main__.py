@@ -12,7 +12,7 @@ import threading
 
 from sse_lab.server import ServerConfig, start_server
 from sse_lab.server.stores import StoreError
-from sse_lab.server.stores.cli import (
+from sse_lab.server.cli import (
     add_redis_command,
     add_store_arguments,
     answers_config,

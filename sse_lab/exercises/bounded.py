@@ -37,9 +37,18 @@ def _play(publish: Callable[[set[Any], str], Any]) -> dict[str, Any]:
         members.append((fast in queues, sum(q in queues for q in frozen)))
         while not fast.empty():
             received.append(fast.get_nowait())
+    sizes = [q.qsize() for q in frozen]
     return {"returned": returned, "received": received, "members": members,
-            "frozen_sizes": [q.qsize() for q in frozen], "queues": queues, "fast": fast,
-            "frozen_items": [list(q._queue) for q in frozen]}  # noqa: SLF001 - a peek
+            "frozen_sizes": sizes, "queues": queues, "fast": fast,
+            "frozen_items": [_drain(q) for q in frozen]}
+
+
+def _drain(queue: asyncio.Queue[Any]) -> list[Any]:
+    """What a frozen reader's queue holds (read out once it is no longer needed)."""
+    items = []
+    while not queue.empty():
+        items.append(queue.get_nowait())
+    return items
 
 
 def check_bounded_publish(publish: Callable[[set[Any], str], Any]) -> CheckResult:
