@@ -14,7 +14,7 @@ the ``nbXX`` modules never import it back.
 
 from __future__ import annotations
 
-from sse_lab.exercises import nb00, nb01, nb02, nb03, nb04, nb05, nb06, nb07, nb09, nb10
+from sse_lab.exercises import nb00, nb01, nb02, nb03, nb04, nb05, nb06, nb07, nb08, nb09, nb10
 from sse_lab.exercises.nb00 import *  # noqa: F403
 from sse_lab.exercises.nb01 import *  # noqa: F403
 from sse_lab.exercises.nb02 import *  # noqa: F403
@@ -23,13 +23,14 @@ from sse_lab.exercises.nb04 import *  # noqa: F403
 from sse_lab.exercises.nb05 import *  # noqa: F403
 from sse_lab.exercises.nb06 import *  # noqa: F403
 from sse_lab.exercises.nb07 import *  # noqa: F403
+from sse_lab.exercises.nb08 import *  # noqa: F403
 from sse_lab.exercises.nb09 import *  # noqa: F403
 from sse_lab.exercises.nb10 import *  # noqa: F403
 from sse_lab.exercises.result import CheckResult, result
 
 __all__ = ["CheckResult", "result"] + [
     name
-    for mod in (nb00, nb01, nb02, nb03, nb04, nb05, nb06, nb07, nb09, nb10)
+    for mod in (nb00, nb01, nb02, nb03, nb04, nb05, nb06, nb07, nb08, nb09, nb10)
     for name in mod.__all__
 ]
 
