@@ -199,8 +199,36 @@ def test_http1_connection_close_is_public() -> None:
     )
 
 
+def test_guarded_accept_uses_the_tcpserver_internals() -> None:
+    """add_guarded_sockets registers like add_sockets: stop() still closes and unregisters."""
+
+    async def scenario() -> tuple[list[bool], bool]:
+        server = tornado.httpserver.HTTPServer(tornado.web.Application())
+        found = [
+            _has(server, "TCPServer", "_sockets", dict),
+            _has(server, "TCPServer", "_handlers", dict),
+            (callable(getattr(server, "_handle_connection", None)),
+             _missing("TCPServer", "_handle_connection", "not callable")),
+        ]
+        for ok, detail in found:
+            assert ok, detail
+        [sock] = tornado.netutil.bind_sockets(0, "127.0.0.1")
+        ti.add_guarded_sockets(server, [sock], lambda exc: 0.1)
+        port = sock.getsockname()[1]
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n")
+        head = await asyncio.wait_for(reader.readline(), 5)
+        writer.close()
+        server.stop()
+        return [ok for ok, _ in found], head.startswith(b"HTTP/1.1 404") and sock.fileno() == -1
+
+    oks, served_and_stopped = asyncio.run(scenario())
+    assert all(oks) and served_and_stopped
+
+
 def test_every_listed_private_attribute_is_checked_here() -> None:
     source = inspect.getsource(Probe)
+    source += inspect.getsource(test_guarded_accept_uses_the_tcpserver_internals)
     source += inspect.getsource(test_router_rules_can_be_reordered_and_read)
     source += inspect.getsource(test_write_buffer_is_none_once_the_stream_closes)
     for owner, name, _what in ti.PRIVATE_ATTRIBUTES:

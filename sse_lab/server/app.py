@@ -21,11 +21,13 @@ import inspect
 import threading
 from typing import Any
 
+import tornado.httpserver
 import tornado.ioloop
 import tornado.web
 
 from sse_lab.server.config import ServerConfig
 from sse_lab.server.context import ServerContext
+from sse_lab.server.guard import GuardedApplication, GuardedHTTPServer, raise_nofile_limit
 from sse_lab.server.routes import all_routes
 from sse_lab.server.stores import broadcast as broadcast_relay
 from sse_lab.server.threaded import ThreadedServer
@@ -51,6 +53,16 @@ class LabServer(ThreadedServer):
 
     def make_application(self) -> tornado.web.Application:
         return make_app(self.context)
+
+    def make_http_server(self, app: tornado.web.Application) -> tornado.httpserver.HTTPServer:
+        # Connection and body limits, header/body timeouts, and an accept loop
+        # that pauses when out of file descriptors (sse_lab.server.guard).
+        return GuardedHTTPServer(app, guard=self.context.guard)
+
+    def start(self) -> None:
+        """Raise the soft descriptor limit to the hard one, bind, and serve."""
+        raise_nofile_limit()
+        super().start()
 
     def on_started(self) -> None:
         cfg = self.config
@@ -134,8 +146,16 @@ class LabServer(ThreadedServer):
 
 
 def make_app(context: ServerContext) -> tornado.web.Application:
-    """The Tornado application with every route family mounted for ``context``."""
-    return tornado.web.Application(all_routes(context))
+    """The Tornado application with every route family mounted for ``context``.
+
+    Request bodies over their endpoint's limit are answered ``413`` before
+    they are read (:class:`~sse_lab.server.guard.GuardedApplication`).
+    """
+    app = GuardedApplication(
+        all_routes(context), websocket_max_message_size=context.config.ws_max_message
+    )
+    app.guard = context.guard
+    return app
 
 
 _REGISTRY: dict[tuple[str, int], LabServer] = {}

@@ -22,6 +22,10 @@ __all__ = [
     "SESSION_TTL",
     "MAX_SESSIONS",
     "MAX_SID_LENGTH",
+    "MAX_ID_LENGTH",
+    "MAX_INT_DIGITS",
+    "MAX_JSON_DEPTH",
+    "SPEED_RANGE",
 ]
 
 #: Bytes a stream may have waiting (unflushed, or in its connection's output
@@ -44,6 +48,14 @@ SESSION_TTL = 30.0
 MAX_SESSIONS = 256
 #: Longest polling session id kept (longer ones are cut).
 MAX_SID_LENGTH = 128
+#: Longest ``Last-Event-ID`` (header or ``lastEventId``) accepted; longer is a 400.
+MAX_ID_LENGTH = 256
+#: Most digits an integer argument may have (``int()`` of 4,301 digits raises).
+MAX_INT_DIGITS = 18
+#: Deepest nesting of arrays/objects a JSON request body may have.
+MAX_JSON_DEPTH = 64
+#: The ``speed`` a request may ask for (the delays are divided by it).
+SPEED_RANGE = (0.01, 1000.0)
 
 
 @dataclass(frozen=True)
@@ -75,6 +87,35 @@ class ServerConfig:
         answers: Where answers live and what happens when their readers
             leave (:class:`~sse_lab.server.answers.AnswersConfig`; ``serve
             --store redis://...`` shares them between processes).
+
+    Limits (each refusal is a 4xx or 503 whose body names the limit):
+
+    Attributes:
+        max_body: Bytes a request body may have on the JSON APIs (``/v1/...``);
+            more is answered ``413`` before the body is read.
+        max_body_other: Bytes a request body may have anywhere else (the
+            other endpoints take no body); more is a ``413``.
+        max_prompt_tokens: Tokens all messages of one ``/v1`` request may
+            add up to (else ``400 context_length_exceeded``, as OpenAI does).
+        max_connections: Connections open at once; one more is answered
+            ``503`` with ``Retry-After`` and closed.
+        max_connections_per_client: The same, per client IP address.
+        header_timeout: Seconds a client has to send a request's headers
+            (and an idle keep-alive connection is kept): slowloris clients
+            are cut after it.
+        body_timeout: Seconds a client has to send a request's body.
+        max_header_size: Bytes of request line plus headers (more: the
+            connection is closed).
+        sse_max_events: The largest ``count`` ``/sse`` accepts.
+        sse_min_interval: ``/sse``'s ``interval`` is raised to at least this
+            many seconds (``interval=0`` is a firehose otherwise).
+        stream_sndbuf: ``SO_SNDBUF`` of streaming sockets in bytes (the kernel
+            doubles it), ``None`` for the kernel's autotuning. Small, so a
+            reader that stops reading fills it in moments and
+            ``send_timeout`` starts counting, instead of after ~4 MB.
+        ws_max_message: Bytes a WebSocket message may have.
+        accept_pause: Seconds accepting pauses when the process is out of
+            file descriptors (EMFILE/ENFILE), instead of spinning.
     """
 
     heartbeat: float = 15.0
@@ -86,3 +127,16 @@ class ServerConfig:
     subscriber_queue: int = 256 * 1024
     teaching_routes: bool = False
     answers: AnswersConfig = field(default_factory=AnswersConfig)
+    max_body: int = 4 * 1024 * 1024
+    max_body_other: int = 64 * 1024
+    max_prompt_tokens: int = 131_072
+    max_connections: int = 10_000
+    max_connections_per_client: int = 10_000
+    header_timeout: float = 20.0
+    body_timeout: float = 30.0
+    max_header_size: int = 64 * 1024
+    sse_max_events: int = 1_000_000
+    sse_min_interval: float = 0.001
+    stream_sndbuf: int | None = 32 * 1024
+    ws_max_message: int = 1024 * 1024
+    accept_pause: float = 0.5

@@ -26,6 +26,7 @@ except ImportError:  # pragma: no cover - a bare install reads /proc instead
 from sse_lab.protocol import encode_event
 from sse_lab.server.answers import build_answers
 from sse_lab.server.config import ServerConfig
+from sse_lab.server.guard import ConnectionGuard
 from sse_lab.server.hooks import StreamHooks
 from sse_lab.server.hub import Hub
 from sse_lab.server.sessions import SessionStore
@@ -62,6 +63,7 @@ class ServerContext:
         lifetime_closed: Streams ended by ``max_lifetime``.
         hub: The broadcast hub behind ``GET /events``.
         sessions: The polling sessions behind ``/poll`` and ``/longpoll``.
+        guard: Connection counts and refusals (503, 413, out of descriptors).
     """
 
     def __init__(self, config: ServerConfig) -> None:
@@ -80,6 +82,7 @@ class ServerContext:
         #: Answers as logs (``/chat`` reads them); raises StoreError naming the
         #: URL here, in the caller of start_server, if Redis does not answer.
         self.answers = build_answers(config.answers, config.model, self.tasks)
+        self.guard = ConnectionGuard(config)
 
     def snapshot(self) -> dict[str, Any]:
         """The counters of ``GET /stats``, as a JSON-ready dict."""
@@ -100,6 +103,7 @@ class ServerContext:
             "rss_bytes": process_rss(),
             "uptime_s": round(time.monotonic() - self.started, 3),
             "answers": self.answers.stats(),
+            "limits": self.guard.snapshot(),
         }
 
     def sweep(self) -> None:

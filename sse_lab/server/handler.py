@@ -11,6 +11,9 @@ the broadcast hub and the periodic sweep use (:class:`~sse_lab.server.hooks.Stre
 from __future__ import annotations
 
 import asyncio
+import json
+import secrets
+import socket
 import time
 from typing import Any
 
@@ -19,7 +22,7 @@ from tornado.iostream import StreamClosedError
 from tornado.log import app_log
 
 from sse_lab.protocol import encode_event
-from sse_lab.server.args import apply_cors
+from sse_lab.server.args import InputError, apply_cors
 from sse_lab.server.config import SEND_HIGH_WATER
 from sse_lab.server.context import ServerContext
 from sse_lab.server.tornado_internals import (
@@ -30,9 +33,27 @@ from sse_lab.server.tornado_internals import (
     headers_written,
     pending_bytes,
     reason,
+    stream_socket,
 )
 
-__all__ = ["ContextHandler", "SSEHandler", "consume_exception"]
+__all__ = ["ContextHandler", "SSEHandler", "consume_exception", "error_message"]
+
+
+def error_message(handler: tornado.web.RequestHandler, kwargs: dict[str, Any]) -> str:
+    """What an error answer says: the ``HTTPError``'s message, else the reason phrase.
+
+    A 5xx that is not an ``HTTPError`` (a bug) says only the reason phrase
+    and the request id that the server log shows with the traceback.
+    """
+    exc = kwargs.get("exc_info", (None, None, None))[1]
+    if isinstance(exc, InputError):
+        return exc.message
+    if isinstance(exc, tornado.web.HTTPError) and exc.log_message:
+        return exc.log_message % exc.args if exc.args else exc.log_message
+    request_id = getattr(handler, "request_id", None)
+    if request_id:
+        return f"{reason(handler)} (request id {request_id}, in the server log)"
+    return reason(handler)
 
 
 class ContextHandler(tornado.web.RequestHandler):
@@ -58,20 +79,48 @@ class ContextHandler(tornado.web.RequestHandler):
         self.cors_origins = context.config.cors_origins
         apply_cors(self, self.cors_origins)
 
+    #: ``"text"``: errors in plain text; ``"json"``: ``{"error": {...}}``.
+    error_format = "text"
+    #: Set when an unexpected exception is logged; the client sees it too.
+    request_id: str | None = None
+
     def set_default_headers(self) -> None:
         apply_cors(self, self.cors_origins)
 
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        """Log a real failure (not an ``HTTPError``) under a request id the client also gets."""
+        if isinstance(value, tornado.web.HTTPError):
+            super().log_exception(typ, value, tb)
+            return
+        self.request_id = secrets.token_hex(6)
+        app_log.error(
+            "request %s failed: %s %s", self.request_id, self.request.method,
+            self.request.path, exc_info=(typ, value, tb),
+        )
+
     def write_error(self, status_code: int, **kwargs: Any) -> None:
-        """Answer an error in plain text, with the message of an ``HTTPError``.
+        """Answer an error with a message that names the parameter and the rule.
 
         Tornado's default page shows only the reason phrase; a learner who
-        sends ``speed=fast`` should read ``speed must be a number``. Other
-        exceptions (bugs) still show only the reason phrase.
+        sends ``speed=fast`` should read ``speed must be a number``. Plain
+        text, or JSON (``{"error": {"message", "param", "request_id"}}``) for
+        handlers whose ``error_format`` is ``"json"``. A bug shows only the
+        reason phrase and the request id of its logged traceback.
         """
-        exc = kwargs.get("exc_info", (None, None, None))[1]
-        message = reason(self)
-        if isinstance(exc, tornado.web.HTTPError) and exc.log_message:
-            message = exc.log_message % exc.args if exc.args else exc.log_message
+        message = error_message(self, kwargs)
+        if self.request_id:
+            self.set_header("X-Request-Id", self.request_id)
+        if self.error_format == "json":
+            exc = kwargs.get("exc_info", (None, None, None))[1]
+            error = {
+                "message": message,
+                "param": getattr(exc, "param", None),
+                "status": status_code,
+                "request_id": self.request_id,
+            }
+            self.set_header("Content-Type", "application/json; charset=utf-8")
+            self.finish(json.dumps({"error": error}))
+            return
         self.set_header("Content-Type", "text/plain; charset=utf-8")
         self.finish(f"{status_code} {reason(self)}: {message}\n")
 
@@ -145,6 +194,7 @@ class SSEHandler(ContextHandler):
         # algorithm hold it for the previous one's ACK.
         if self._iostream is not None:
             self._iostream.set_nodelay(True)
+            self._cap_send_buffer()
         context = self.context
         path = self.request.path
         context.open.add(self)
@@ -156,8 +206,8 @@ class SSEHandler(ContextHandler):
             await self._task
         except (asyncio.CancelledError, StreamClosedError):
             pass
-        except Exception:
-            app_log.exception("stream %s failed", path)
+        except Exception as exc:
+            self._stream_failed(exc)
         finally:
             context.tasks.discard(self._task)
             context.open.discard(self)
@@ -167,6 +217,39 @@ class SSEHandler(ContextHandler):
                 self.finish()
             except StreamClosedError:  # pragma: no cover - raced with a close
                 pass
+
+    def _cap_send_buffer(self) -> None:
+        # The kernel would otherwise grow a socket's send buffer to ~4 MB
+        # (autotuning), all of which a reader that stopped reading absorbs
+        # before a flush stalls and ``send_timeout`` starts counting.
+        size = self.context.config.stream_sndbuf
+        sock = stream_socket(self._iostream)
+        if size is None or sock is None:
+            return
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
+        except OSError:  # pragma: no cover - not a TCP socket
+            pass
+
+    def _stream_failed(self, exc: Exception) -> None:
+        """A stream's task raised: tell the client in an ``event: error``, log a bug."""
+        if isinstance(exc, tornado.web.HTTPError):
+            message = error_message(self, {"exc_info": (type(exc), exc, None)})
+        else:
+            self.request_id = secrets.token_hex(6)
+            app_log.error("request %s failed: stream %s", self.request_id, self.request.path,
+                          exc_info=exc)
+            message = f"internal error (request id {self.request_id}, in the server log)"
+        if self.gone or finished(self):
+            return
+        if not headers_written(self):
+            # Nothing sent yet: a proper error answer is still possible.
+            self.send_error(
+                exc.status_code if isinstance(exc, tornado.web.HTTPError) else 500,
+                exc_info=(type(exc), exc, None),
+            )
+            return
+        self.write(encode_event(message, event="error"))
 
     async def _run(self, *args: str) -> None:
         # A comment-only first block flushes the headers at once (time to

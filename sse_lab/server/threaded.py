@@ -56,6 +56,10 @@ class ThreadedServer:
     async def on_shutdown(self) -> None:
         """Called on the server's loop before connections are closed."""
 
+    def make_http_server(self, app: tornado.web.Application) -> tornado.httpserver.HTTPServer:
+        """The HTTP server in front of ``app`` (called on the server's loop)."""
+        return tornado.httpserver.HTTPServer(app)
+
     # -- identity ------------------------------------------------------------
     @property
     def url(self) -> str:
@@ -118,7 +122,7 @@ class ThreadedServer:
 
     async def _setup(self, sockets: list[Any]) -> None:
         self._app = self.make_application()
-        self._http = tornado.httpserver.HTTPServer(self._app)
+        self._http = self.make_http_server(self._app)
         self._http.add_sockets(sockets)
         self.on_started()
 

@@ -13,16 +13,22 @@ Tested with the Tornado range pinned in ``pyproject.toml``.
 
 from __future__ import annotations
 
+import errno
+import socket
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import tornado.httputil
 import tornado.routing
+import tornado.tcpserver
 import tornado.web
+from tornado.ioloop import IOLoop
 from tornado.iostream import IOStream
 
 __all__ = [
     "PRIVATE_ATTRIBUTES",
     "connection_stream",
+    "stream_socket",
     "buffered_bytes",
     "pending_bytes",
     "send_now",
@@ -34,6 +40,8 @@ __all__ = [
     "close_connection",
     "route_first",
     "handler_names",
+    "add_guarded_sockets",
+    "ACCEPT_EXHAUSTED",
 ]
 
 #: The private names used below: (owner, attribute, what for). The test checks
@@ -48,13 +56,27 @@ PRIVATE_ATTRIBUTES: tuple[tuple[str, str, str], ...] = (
     ("_ApplicationRouter", "rules", "the routing rules list, reordered by route_first"),
     ("IOStream", "socket", "the socket under the stream, written directly by send_now"),
     ("HTTP1Connection", "stream", "the IOStream under an HTTP/1 connection"),
+    ("TCPServer", "_sockets", "listening sockets by fd, closed by stop()"),
+    ("TCPServer", "_handlers", "accept-handler removers by fd, called by stop()"),
+    ("TCPServer", "_handle_connection", "wraps an accepted socket, calls handle_stream"),
 )
+
+#: ``accept()`` errors that mean "out of resources", not "this connection failed".
+ACCEPT_EXHAUSTED = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+#: Connections accepted per readiness event (Tornado's own bound).
+_ACCEPT_BATCH = 128
 
 
 def connection_stream(handler: tornado.web.RequestHandler) -> IOStream | None:
     """The ``IOStream`` under ``handler``'s HTTP/1 connection (``None`` if there is none)."""
     stream = getattr(handler.request.connection, "stream", None)
     return stream if isinstance(stream, IOStream) else None
+
+
+def stream_socket(stream: IOStream | None) -> socket.socket | None:
+    """The socket under ``stream`` (``None`` once closed or without a stream)."""
+    sock = getattr(stream, "socket", None)
+    return sock if isinstance(sock, socket.socket) else None
 
 
 def buffered_bytes(stream: IOStream | None) -> int | None:
@@ -163,3 +185,72 @@ def handler_names(app: tornado.web.Application, path: str) -> list[str]:
             if regex is not None and regex.fullmatch(path):
                 names.append(getattr(rule.target, "__qualname__", repr(rule.target)))
     return names
+
+
+def add_guarded_sockets(
+    server: tornado.tcpserver.TCPServer,
+    sockets: Iterable[socket.socket],
+    exhausted: Callable[[OSError], float],
+) -> None:
+    """``server.add_sockets(sockets)``, but pausing instead of spinning when out of descriptors.
+
+    Tornado's accept handler (``tornado.netutil.add_accept_handler``) lets an
+    ``EMFILE`` from ``accept()`` escape: the listening socket stays readable,
+    so the loop calls it again at once, at 100 % CPU, logging a traceback
+    each time. Here such an error stops watching the socket for
+    ``exhausted(exc)`` seconds (the callback also counts and logs it); the
+    pending connections wait in the kernel's accept queue meanwhile and are
+    accepted once descriptors are free again. Uses ``TCPServer._sockets`` and
+    ``_handlers`` (so ``server.stop()`` still works) and ``_handle_connection``.
+    """
+    for sock in sockets:
+        server._sockets[sock.fileno()] = sock
+        server._handlers[sock.fileno()] = _guarded_accept(
+            sock, server._handle_connection, exhausted
+        )
+
+
+def _guarded_accept(
+    sock: socket.socket,
+    callback: Callable[[socket.socket, Any], None],
+    exhausted: Callable[[OSError], float],
+) -> Callable[[], None]:
+    io_loop = IOLoop.current()
+    removed = False
+    paused: object | None = None
+
+    def accept(fd: Any, events: int) -> None:
+        nonlocal paused
+        for _ in range(_ACCEPT_BATCH):
+            if removed:
+                return
+            try:
+                connection, address = sock.accept()
+            except BlockingIOError:
+                return
+            except ConnectionAbortedError:
+                continue
+            except OSError as exc:
+                if exc.errno not in ACCEPT_EXHAUSTED:
+                    raise
+                io_loop.remove_handler(sock)
+                paused = io_loop.call_later(exhausted(exc), resume)
+                return
+            callback(connection, address)
+
+    def resume() -> None:
+        nonlocal paused
+        paused = None
+        if not removed:
+            io_loop.add_handler(sock, accept, IOLoop.READ)
+
+    def remove() -> None:
+        nonlocal removed
+        if paused is not None:
+            io_loop.remove_timeout(paused)
+        elif not removed:
+            io_loop.remove_handler(sock)
+        removed = True
+
+    io_loop.add_handler(sock, accept, IOLoop.READ)
+    return remove
