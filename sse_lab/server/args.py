@@ -16,11 +16,13 @@ request to an endpoint that spends something (the upstream relay).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import tornado.web
@@ -42,7 +44,27 @@ __all__ = [
     "apply_cors",
     "check_same_site",
     "host_is_local",
+    "check_prompt_tokens",
+    "off_loop",
+    "OFF_LOOP_BYTES",
 ]
+
+T = TypeVar("T")
+#: Request bodies smaller than this are parsed on the loop (a thread hop costs more).
+OFF_LOOP_BYTES = 64 * 1024
+
+
+async def off_loop(fn: Callable[..., T], raw: bytes, *args: Any) -> T:
+    """``fn(raw, *args)``, run in a worker thread when ``raw`` is large.
+
+    For work proportional to a request's size (decoding a JSON body,
+    tokenizing a long prompt): on the loop it would stall every other
+    client for its duration; in a thread the loop keeps running (the
+    interpreter switches threads every few milliseconds).
+    """
+    if len(raw) < OFF_LOOP_BYTES:
+        return fn(raw, *args)
+    return await asyncio.get_running_loop().run_in_executor(None, fn, raw, *args)
 
 _INT = re.compile(rf"[+-]?[0-9]{{1,{MAX_INT_DIGITS}}}")
 _FLOAT = re.compile(r"[+-]?([0-9]{1,40}\.?[0-9]{0,40}|\.[0-9]{1,40})([eE][+-]?[0-9]{1,3})?")
@@ -92,11 +114,11 @@ def parse_float(raw: str, name: str, lo: float | None = None, hi: float | None =
 
 def _check_range(value: float, name: str, lo: float | None, hi: float | None) -> None:
     if lo is not None and hi is not None and not lo <= value <= hi:
-        raise InputError(name, f"must be between {lo:g} and {hi:g}")
+        raise InputError(name, f"must be between {lo!r} and {hi!r}")
     if lo is not None and value < lo:
-        raise InputError(name, f"must be at least {lo:g}")
+        raise InputError(name, f"must be at least {lo!r}")
     if hi is not None and value > hi:
-        raise InputError(name, f"must be at most {hi:g}")
+        raise InputError(name, f"must be at most {hi!r}")
 
 
 def arg_int(
@@ -305,3 +327,15 @@ def host_is_local(host: str) -> bool:
     name = host.rsplit(":", 1)[0] if not host.startswith("[") else host.split("]")[0] + "]"
     name = name.lower()
     return name in _LOCAL_NAMES or name.endswith(".localhost") or bool(_IP_HOST.fullmatch(host))
+
+
+def check_prompt_tokens(tokens: int, limit: int) -> None:
+    """Refuse a request whose messages have more than ``limit`` tokens.
+
+    Raises:
+        InputError: 400 on ``messages`` (``ServerConfig.max_prompt_tokens``).
+    """
+    if tokens > limit:
+        raise InputError(
+            "messages", f"have {tokens} tokens, more than max_prompt_tokens ({limit})"
+        )

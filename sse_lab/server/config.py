@@ -127,8 +127,8 @@ class ServerConfig:
     subscriber_queue: int = 256 * 1024
     teaching_routes: bool = False
     answers: AnswersConfig = field(default_factory=AnswersConfig)
-    max_body: int = 4 * 1024 * 1024
-    max_body_other: int = 64 * 1024
+    max_body: int = 1024 * 1024
+    max_body_other: int = 256 * 1024
     max_prompt_tokens: int = 131_072
     max_connections: int = 10_000
     max_connections_per_client: int = 10_000

@@ -49,8 +49,9 @@ import tornado.web
 from sse_lab.dialects import Script, ToolSpec, plan_turn
 from sse_lab.dialects.writers import AnthropicWriter
 from sse_lab.model import SimulatedLLM, tokenize
+from sse_lab.server.args import InputError, check_prompt_tokens, off_loop, parse_json
 from sse_lab.server.context import ServerContext
-from sse_lab.server.handler import ContextHandler, SSEHandler
+from sse_lab.server.handler import ContextHandler, SSEHandler, error_message
 from sse_lab.server.routes.openai import (
     MAX_BODY,
     APIError,
@@ -59,7 +60,6 @@ from sse_lab.server.routes.openai import (
     play,
     send_frames,
 )
-from sse_lab.server.tornado_internals import reason
 
 __all__ = ["AnthropicError", "MessagesRequest", "parse_messages_request", "routes"]
 
@@ -170,9 +170,9 @@ def parse_messages_request(raw: bytes, speed_header: str | None = None) -> Messa
     if len(raw) > MAX_BODY:
         raise AnthropicError(413, f"Request exceeds the maximum allowed size ({MAX_BODY} bytes)")
     try:
-        body = json.loads(raw or b"null")
-    except (ValueError, UnicodeDecodeError):
-        raise _bad("The request body is not valid JSON.") from None
+        body = parse_json(raw or b"null")  # depth bounded, no lone surrogates
+    except InputError as exc:
+        raise _bad(exc.message) from None
     if not isinstance(body, dict):
         raise _bad("The request body must be a JSON object.")
     model = body.get("model")
@@ -253,7 +253,7 @@ def write_anthropic_error(handler: tornado.web.RequestHandler, status: int, kwar
         error = {"type": AnthropicError.TYPES.get(status, "api_error"), "message": exc.message}
     else:
         error = {"type": AnthropicError.TYPES.get(status, "api_error"),
-                 "message": reason(handler)}
+                 "message": error_message(handler, kwargs)}
     handler.set_header("Content-Type", "application/json")
     handler.finish(json.dumps({"type": "error", "error": error}))
 
@@ -267,8 +267,9 @@ class MessagesHandler(SSEHandler):
         write_anthropic_error(self, status_code, kwargs)
 
     async def post(self) -> None:
-        self.req = parse_messages_request(self.request.body,
-                                          self.request.headers.get("X-SSE-Lab-Speed"))
+        self.req = await off_loop(parse_messages_request, self.request.body,
+                                  self.request.headers.get("X-SSE-Lab-Speed"))
+        check_prompt_tokens(self.req.prompt_tokens, self.context.config.max_prompt_tokens)
         self.fault = parse_fault(self.request.headers.get("X-SSE-Lab-Fault"))
         if self.fault is not None and self.fault.kind == "rate_limit":
             raise AnthropicError(429, "Number of requests has exceeded your rate limit "

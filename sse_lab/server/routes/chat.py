@@ -12,16 +12,22 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import json
+import re
 import time
 from importlib import resources
 from typing import Any
 
+import tornado.web
+
 from sse_lab.protocol import DONE
-from sse_lab.server.args import arg_float, arg_int, model_for
+from sse_lab.server.args import arg_float, arg_int, check_same_site, model_for
 from sse_lab.server.context import ServerContext
 from sse_lab.server.handler import ContextHandler, SSEHandler
 from sse_lab.server.routes import answers as answer_routes
+from sse_lab.server.routes.pages import PAGE_CSP
 from sse_lab.server.stores import AnswerSpec
 from sse_lab.server.upstream import UpstreamModel
 
@@ -35,11 +41,18 @@ __all__ = [
 ]
 
 class ClockHandler(SSEHandler):
-    """The source article's ``/sse``: the time every ``interval`` s, ``count`` times."""
+    """The source article's ``/sse``: the time every ``interval`` s, ``count`` times.
+
+    ``count`` is at most ``ServerConfig.sse_max_events`` (else 400) and an
+    ``interval`` below ``ServerConfig.sse_min_interval`` (``0`` included) is
+    raised to it: ``interval=0`` would otherwise be a firehose that pins a
+    core for as long as the reader stays.
+    """
 
     def parse_arguments(self) -> None:
-        self.count = max(0, arg_int(self, "count", 10))
-        self.interval = max(0.0, arg_float(self, "interval", 1.0))
+        cfg = self.context.config
+        self.count = arg_int(self, "count", 10, 0, cfg.sse_max_events)
+        self.interval = max(cfg.sse_min_interval, arg_float(self, "interval", 1.0, lo=0.0))
 
     async def stream(self) -> None:
         for i in range(self.count):
@@ -73,6 +86,9 @@ class ChatHandler(SSEHandler):
         await super().get()
 
     def parse_arguments(self) -> None:
+        if UpstreamModel.from_env() is not None:
+            # The relay spends the upstream's API key: no cross-site caller.
+            check_same_site(self, self.context.config.cors_origins)
         model = model_for(self, self.context.config.model)
         answer_id, after = self.resume
         self.spec = AnswerSpec(
@@ -92,7 +108,13 @@ class ChatHandler(SSEHandler):
 
 
 class CompleteHandler(ContextHandler):
-    """``/complete``: the blocking style; the whole answer as JSON at the end."""
+    """``/complete``: the blocking style; the whole answer as JSON at the end.
+
+    An answer that would take longer than ``ServerConfig.max_lifetime`` is
+    cut with a 503 (the lifetime limit of the streams, for the blocking style).
+    """
+
+    error_format = "json"
 
     def initialize(self, context: ServerContext) -> None:
         super().initialize(context)
@@ -104,10 +126,16 @@ class CompleteHandler(ContextHandler):
         model = model_for(self, self.context.config.model)
         self._task = asyncio.ensure_future(model.complete(prompt, seed))
         self.context.tasks.add(self._task)
+        lifetime = self.context.config.max_lifetime
         try:
-            text = await self._task
+            text = await asyncio.wait_for(self._task, lifetime)
         except asyncio.CancelledError:
             return
+        except asyncio.TimeoutError:
+            self.context.lifetime_closed += 1
+            raise tornado.web.HTTPError(
+                503, f"the answer takes longer than max_lifetime ({lifetime:g} s)"
+            ) from None
         finally:
             self.context.tasks.discard(self._task)
         self.set_header("Content-Type", "application/json; charset=utf-8")
@@ -121,6 +149,8 @@ class CompleteHandler(ContextHandler):
 class StatsHandler(ContextHandler):
     """``/stats``: the server's live counters as JSON."""
 
+    error_format = "json"
+
     def set_default_headers(self) -> None:
         self.set_header("Cache-Control", "no-cache")
         super().set_default_headers()
@@ -130,13 +160,37 @@ class StatsHandler(ContextHandler):
         self.finish(json.dumps(self.context.snapshot()))
 
 
+def _inline_script_csp(page: bytes) -> str:
+    """The page CSP, with the page's own inline ``<script>`` allowed by its hash.
+
+    ``script-src 'self' 'sha256-...'`` runs exactly the script the file holds
+    and nothing else: markup that slips into the page cannot run, and the
+    page stays one file.
+    """
+    hashes = [
+        "'sha256-" + base64.b64encode(hashlib.sha256(body).digest()).decode() + "'"
+        for body in re.findall(rb"<script>(.*?)</script>", page, re.S)
+    ]
+    csp = PAGE_CSP.replace("script-src 'self'", "script-src 'self' " + " ".join(hashes))
+    # The page's <style> block and style="" attributes (layout, not code).
+    return csp.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
+
+
 class PageHandler(ContextHandler):
-    """``/``: the chat page (static HTML, all streaming done by the browser)."""
+    """``/``: the chat page (static HTML, all streaming done by the browser).
+
+    Served with the lab's page policy (:data:`~sse_lab.server.routes.pages.PAGE_CSP`:
+    scripts and connections from this server only, framing by JupyterLab on
+    the loopback interface), ``X-Content-Type-Options: nosniff`` and no referrer.
+    """
 
     def get(self) -> None:
         page = resources.files("sse_lab.server").joinpath("static/index.html").read_bytes()
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.set_header("Cache-Control", "no-cache")
+        self.set_header("Content-Security-Policy", _inline_script_csp(page))
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Referrer-Policy", "no-referrer")
         self.finish(page)
 
 

@@ -67,9 +67,10 @@ import tornado.web
 from sse_lab.dialects import Script, ToolSpec, plan_turn
 from sse_lab.dialects.writers import ChatWriter, Frame, Writer
 from sse_lab.model import SimulatedLLM, tokenize
+from sse_lab.server.args import InputError, check_prompt_tokens, off_loop, parse_json
 from sse_lab.server.context import ServerContext
-from sse_lab.server.handler import ContextHandler, SSEHandler
-from sse_lab.server.tornado_internals import reason, response_header
+from sse_lab.server.handler import ContextHandler, SSEHandler, error_message
+from sse_lab.server.tornado_internals import response_header
 
 __all__ = [
     "MODEL_ID",
@@ -242,9 +243,9 @@ def _optional_int(body: dict[str, Any], name: str, minimum: int) -> int | None:
 def parse_chat_request(raw: bytes, speed_header: str | None = None) -> ChatRequest:
     """Validate a request body; raise :class:`APIError` (400) on anything wrong."""
     try:
-        body = json.loads(raw or b"null")
-    except (ValueError, UnicodeDecodeError):
-        raise APIError(400, "the request body is not valid JSON") from None
+        body = parse_json(raw or b"null")  # depth bounded, no lone surrogates
+    except InputError as exc:
+        raise APIError(400, exc.message, param=exc.param) from None
     if not isinstance(body, dict):
         raise APIError(400, "the request body must be a JSON object")
     model = body.get("model")
@@ -404,9 +405,9 @@ def write_api_error(handler: tornado.web.RequestHandler, status: int, kwargs: An
         error = {"message": exc.message, "type": exc.type, "param": exc.param, "code": exc.code}
     else:
         error = {
-            "message": reason(handler),
+            "message": error_message(handler, kwargs),
             "type": "invalid_request_error" if status < 500 else "server_error",
-            "param": None,
+            "param": getattr(exc, "param", None),
             "code": None,
         }
     handler.set_header("Content-Type", "application/json; charset=utf-8")
@@ -436,9 +437,10 @@ class ChatCompletionsHandler(SSEHandler):
         if len(self.request.body) > MAX_BODY:
             raise APIError(413, f"the request body is over {MAX_BODY} bytes",
                            code="request_too_large")
-        self.req = parse_chat_request(
-            self.request.body, self.request.headers.get("X-SSE-Lab-Speed")
+        self.req = await off_loop(  # in proportion to the body: off the loop
+            parse_chat_request, self.request.body, self.request.headers.get("X-SSE-Lab-Speed")
         )
+        check_prompt_tokens(self.req.prompt_tokens, self.context.config.max_prompt_tokens)
         self.fault = parse_fault(self.request.headers.get("X-SSE-Lab-Fault"))
         if self.fault is not None and self.fault.kind == "rate_limit":
             raise APIError(429, "Rate limit reached (the lab's fault switch)",

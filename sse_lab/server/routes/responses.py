@@ -46,6 +46,7 @@ from typing import Any
 from sse_lab.dialects import Script, ToolSpec, plan_turn
 from sse_lab.dialects.writers import Frame, ResponsesWriter
 from sse_lab.model import SimulatedLLM, tokenize
+from sse_lab.server.args import InputError, check_prompt_tokens, off_loop, parse_json
 from sse_lab.server.context import ServerContext
 from sse_lab.server.handler import SSEHandler
 from sse_lab.server.routes.openai import (
@@ -204,9 +205,9 @@ def parse_responses_request(raw: bytes, speed_header: str | None = None) -> Resp
         raise APIError(413, f"the request body is over {MAX_BODY} bytes",
                        code="request_too_large")
     try:
-        body = json.loads(raw or b"null")
-    except (ValueError, UnicodeDecodeError):
-        raise APIError(400, "the request body is not valid JSON") from None
+        body = parse_json(raw or b"null")  # depth bounded, no lone surrogates
+    except InputError as exc:
+        raise APIError(400, exc.message, param=exc.param) from None
     if not isinstance(body, dict):
         raise APIError(400, "the request body must be a JSON object")
     model = body.get("model")
@@ -347,8 +348,9 @@ class ResponsesHandler(SSEHandler):
         write_api_error(self, status_code, kwargs)
 
     async def post(self) -> None:
-        req = parse_responses_request(self.request.body,
-                                      self.request.headers.get("X-SSE-Lab-Speed"))
+        req = await off_loop(parse_responses_request, self.request.body,
+                             self.request.headers.get("X-SSE-Lab-Speed"))
+        check_prompt_tokens(req.prompt_tokens, self.context.config.max_prompt_tokens)
         self.fault: Fault | None = parse_fault(self.request.headers.get("X-SSE-Lab-Fault"))
         if self.fault is not None and self.fault.kind == "rate_limit":
             raise APIError(429, "Rate limit reached (the lab's fault switch)",

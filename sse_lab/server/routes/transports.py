@@ -33,13 +33,29 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+import tornado.ioloop
 import tornado.web
 import tornado.websocket
 from tornado.iostream import StreamClosedError
 
 from sse_lab.model import SimulatedLLM
-from sse_lab.server.args import arg_float, arg_int, model_for
-from sse_lab.server.config import LONGPOLL_TIMEOUT, LONGPOLL_TIMEOUT_MAX, MAX_SID_LENGTH
+from sse_lab.server.args import (
+    InputError,
+    arg_float,
+    arg_int,
+    check_text,
+    host_is_local,
+    model_for,
+    parse_int,
+    parse_json,
+)
+from sse_lab.server.config import (
+    LONGPOLL_TIMEOUT,
+    LONGPOLL_TIMEOUT_MAX,
+    MAX_INT_DIGITS,
+    MAX_SID_LENGTH,
+    SPEED_RANGE,
+)
 from sse_lab.server.context import ServerContext
 from sse_lab.server.handler import ContextHandler, consume_exception
 from sse_lab.server.sessions import AnswerRequest, Session
@@ -64,6 +80,10 @@ def answer_request(values: Mapping[str, Any], base: SimulatedLLM) -> AnswerReque
     prompt = values.get("prompt", "hello")
     if not isinstance(prompt, str):
         raise ValueError("prompt must be a string")
+    try:
+        check_text(prompt, "prompt")
+    except InputError as exc:
+        raise ValueError(exc.message) from None
     seed = _int_value(values.get("seed", 0), "seed")
     after = _int_value(values.get("after", -1), "after")
     if after < -1:
@@ -75,8 +95,9 @@ def answer_request(values: Mapping[str, Any], base: SimulatedLLM) -> AnswerReque
         speed = float(raw_speed)
     except (TypeError, ValueError):
         raise ValueError("speed must be a number") from None
-    if not math.isfinite(speed) or speed <= 0:
-        raise ValueError("speed must be positive")
+    lo, hi = SPEED_RANGE
+    if not math.isfinite(speed) or not lo <= speed <= hi:
+        raise ValueError(f"speed must be between {lo:g} and {hi:g}")
     cadence = values.get("cadence", base.cadence)
     if cadence not in ("steady", "bursty"):
         raise ValueError("cadence must be steady or bursty")
@@ -87,16 +108,19 @@ def answer_request(values: Mapping[str, Any], base: SimulatedLLM) -> AnswerReque
 
 
 def _int_value(raw: Any, name: str) -> int:
+    rule = f"{name} must be an integer (at most {MAX_INT_DIGITS} digits)"
     if isinstance(raw, bool):
-        raise ValueError(f"{name} must be an integer")
+        raise ValueError(rule)
     if isinstance(raw, int):
+        if abs(raw) >= 10**MAX_INT_DIGITS:
+            raise ValueError(rule)
         return raw
     if isinstance(raw, str):
         try:
-            return int(raw)
-        except ValueError:
+            return parse_int(raw, name)
+        except InputError:
             pass
-    raise ValueError(f"{name} must be an integer")
+    raise ValueError(rule)
 
 
 # -- WebSocket -------------------------------------------------------------------
@@ -131,14 +155,20 @@ class ChatSocketHandler(tornado.websocket.WebSocketHandler):
         self._counted = False
         self._gone = False
         self._cancel_reason: str | None = None
+        self._lifetime: object | None = None
 
     # -- connection ------------------------------------------------------------
     def check_origin(self, origin: str) -> bool:
-        """Same-origin pages, plus the server's configured CORS origins."""
+        """Same-origin pages on a local ``Host``, plus the server's configured CORS origins.
+
+        Tornado's own check compares ``Origin`` with ``Host``; a DNS-rebinding
+        page controls both (its own name, resolved to 127.0.0.1), so the
+        ``Host`` must also be a loopback name or an IP address.
+        """
         origins = self.context.config.cors_origins
         if origins and (origin in origins or "*" in origins):
             return True
-        return super().check_origin(origin)
+        return host_is_local(self.request.headers.get("Host", "")) and super().check_origin(origin)
 
     @property
     def ping_interval(self) -> float | None:
@@ -153,15 +183,21 @@ class ChatSocketHandler(tornado.websocket.WebSocketHandler):
         context.served += 1
         context.open_by_path[self.request.path] += 1
         self._counted = True
+        lifetime = context.config.max_lifetime
+        if lifetime is not None:
+            # As the SSE streams: a socket is closed after max_lifetime.
+            self._lifetime = tornado.ioloop.IOLoop.current().call_later(
+                lifetime, self.close, 1001, "lifetime limit: reconnect"
+            )
         if self.get_argument("prompt", None) is not None:
             query = {k: self.get_argument(k) for k in self.request.arguments}
             self._start(query)
 
     def on_message(self, message: str | bytes) -> None:
         try:
-            request = json.loads(message)
-        except ValueError:
-            self._reply({"error": "messages must be JSON objects"})
+            request = parse_json(message, "message")
+        except InputError as exc:
+            self._reply({"error": exc.message})
             return
         if not isinstance(request, dict):
             self._reply({"error": "messages must be JSON objects"})
@@ -174,6 +210,9 @@ class ChatSocketHandler(tornado.websocket.WebSocketHandler):
 
     def on_close(self) -> None:
         self._gone = True
+        if self._lifetime is not None:
+            tornado.ioloop.IOLoop.current().remove_timeout(self._lifetime)
+            self._lifetime = None
         self._cancel("client left")
         if self._counted:
             self._counted = False
@@ -233,6 +272,8 @@ class PollHandler(ContextHandler):
     ``{"tokens": [{"id": k, "token": "..."}, ...], "done": bool}``, plus
     ``"expired": true`` if the session ended without finishing.
     """
+
+    error_format = "json"
 
     def initialize(self, context: ServerContext) -> None:
         super().initialize(context)
