@@ -54,17 +54,17 @@ T = TypeVar("T")
 OFF_LOOP_BYTES = 64 * 1024
 
 
-async def off_loop(fn: Callable[..., T], raw: bytes, *args: Any) -> T:
-    """``fn(raw, *args)``, run in a worker thread when ``raw`` is large.
+async def off_loop(fn: Callable[..., T], *args: Any, size: int) -> T:
+    """``fn(*args)``, run in a worker thread when ``size`` (the request's bytes) is large.
 
     For work proportional to a request's size (decoding a JSON body,
     tokenizing a long prompt): on the loop it would stall every other
     client for its duration; in a thread the loop keeps running (the
     interpreter switches threads every few milliseconds).
     """
-    if len(raw) < OFF_LOOP_BYTES:
-        return fn(raw, *args)
-    return await asyncio.get_running_loop().run_in_executor(None, fn, raw, *args)
+    if size < OFF_LOOP_BYTES:
+        return fn(*args)
+    return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
 
 _INT = re.compile(rf"[+-]?[0-9]{{1,{MAX_INT_DIGITS}}}")
 _FLOAT = re.compile(r"[+-]?([0-9]{1,40}\.?[0-9]{0,40}|\.[0-9]{1,40})([eE][+-]?[0-9]{1,3})?")

@@ -253,7 +253,9 @@ class Hub:
                         continue
                     if sent < framed_size:
                         try:
-                            stream.write(framed[sent:])
+                            # A view, not a slice: the unsent part stays the one
+                            # shared buffer, never a copy per subscriber.
+                            stream.write(memoryview(framed)[sent:])
                         except StreamClosedError:
                             del self._subs[handler]
                             continue

@@ -51,6 +51,7 @@ __all__ = [
     "DEFAULT_MODEL",
     "UpstreamError",
     "UpstreamModel",
+    "redact_url",
 ]
 
 ENV_BASE_URL = "SSE_LAB_UPSTREAM_BASE_URL"
@@ -95,7 +96,7 @@ class UpstreamModel:
             ``request_timeout``): no relay runs for ever.
     """
 
-    base_url: str
+    base_url: str = field(repr=False)
     api_key: str | None = field(default=None, repr=False)
     model: str = DEFAULT_MODEL
     speed: float | None = None
@@ -177,7 +178,9 @@ class UpstreamModel:
         url = self.url
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise UpstreamError(f"{ENV_BASE_URL} must be an http(s) URL, got {self.base_url!r}")
+            raise UpstreamError(
+                f"{ENV_BASE_URL} must be an http(s) URL, got {redact_url(self.base_url)!r}"
+            )
         body = json.dumps(self.request_body(prompt, seed)).encode()
         fetch = StreamedFetch(
             HTTPRequest(
@@ -200,7 +203,9 @@ class UpstreamModel:
                 ) from None
             except FetchFailed as exc:
                 why = _why(exc.__cause__ or exc)
-                raise UpstreamError(f"cannot reach the upstream model at {url}: {why}") from None
+                raise UpstreamError(
+                    f"cannot reach the upstream model at {redact_url(url)}: {why}"
+                ) from None
             async with aclosing(self._body(fetch)) as body_chunks:
                 if not 200 <= head.code < 300:
                     message = await _error_text(head.code, head.reason, body_chunks)
@@ -256,6 +261,24 @@ async def _error_text(code: int, reason: str, chunks: AsyncIterator[bytes]) -> s
     except (ValueError, AttributeError):
         message = text[:300] or reason
     return f"upstream answered HTTP {code} {reason}: {message}".rstrip(": ")
+
+
+def redact_url(url: str) -> str:
+    """``url`` fit for an error message: no ``user:password@``, no query (keys live there).
+
+    Error events go to whoever called ``/chat``; a credential embedded in
+    ``SSE_LAB_UPSTREAM_BASE_URL`` must not travel with them.
+    """
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "<the configured URL>"
+    if ":" in host:
+        host = f"[{host}]"
+    query = "?..." if parts.query else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}{query}" if parts.scheme else "<a URL>"
 
 
 def _why(exc: BaseException) -> str:

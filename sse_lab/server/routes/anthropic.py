@@ -267,8 +267,9 @@ class MessagesHandler(SSEHandler):
         write_anthropic_error(self, status_code, kwargs)
 
     async def post(self) -> None:
+        size = len(self.request.body)  # parse and plan in proportion to it: off the loop
         self.req = await off_loop(parse_messages_request, self.request.body,
-                                  self.request.headers.get("X-SSE-Lab-Speed"))
+                                  self.request.headers.get("X-SSE-Lab-Speed"), size=size)
         check_prompt_tokens(self.req.prompt_tokens, self.context.config.max_prompt_tokens)
         self.fault = parse_fault(self.request.headers.get("X-SSE-Lab-Fault"))
         if self.fault is not None and self.fault.kind == "rate_limit":
@@ -278,7 +279,7 @@ class MessagesHandler(SSEHandler):
         self.model = base if self.req.speed is None else replace(base, speed=self.req.speed)
         self.message_id = "msg_01" + secrets.token_hex(11)
         self.set_header("request-id", "req_01" + secrets.token_hex(11))
-        self.script = self.req.script(self.model)
+        self.script = await off_loop(self.req.script, self.model, size=size)
         if self.req.stream:
             await self.get()
         else:

@@ -420,6 +420,7 @@ class ChatCompletionsHandler(SSEHandler):
     SUPPORTED_METHODS = ("POST", "OPTIONS")  # type: ignore[assignment]
 
     req: ChatRequest
+    script: Script
     model: SimulatedLLM
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
@@ -434,11 +435,14 @@ class ChatCompletionsHandler(SSEHandler):
         self.finish()
 
     async def post(self) -> None:
-        if len(self.request.body) > MAX_BODY:
-            raise APIError(413, f"the request body is over {MAX_BODY} bytes",
+        limit = self.context.config.max_body  # the server's limits, in one place
+        if len(self.request.body) > limit:
+            raise APIError(413, f"the request body is over {limit} bytes",
                            code="request_too_large")
-        self.req = await off_loop(  # in proportion to the body: off the loop
-            parse_chat_request, self.request.body, self.request.headers.get("X-SSE-Lab-Speed")
+        size = len(self.request.body)  # parse and plan in proportion to it: off the loop
+        self.req = await off_loop(
+            parse_chat_request, self.request.body, self.request.headers.get("X-SSE-Lab-Speed"),
+            size=size,
         )
         check_prompt_tokens(self.req.prompt_tokens, self.context.config.max_prompt_tokens)
         self.fault = parse_fault(self.request.headers.get("X-SSE-Lab-Fault"))
@@ -449,6 +453,7 @@ class ChatCompletionsHandler(SSEHandler):
         self.model = base if self.req.speed is None else replace(base, speed=self.req.speed)
         self.completion_id = "chatcmpl-" + secrets.token_hex(12)
         self.created = int(time.time())
+        self.script = await off_loop(self.req.script, self.model, size=size)
         if self.req.stream:
             await self.get()  # SSEHandler's machinery: task, cancel on leave, counters
         else:
@@ -457,7 +462,7 @@ class ChatCompletionsHandler(SSEHandler):
     # -- stream: true -------------------------------------------------------------
     async def stream(self) -> None:
         self.retry_pending = None  # no retry: line, as OpenAI sends none (a POST cannot resume)
-        script = self.req.script(self.model)
+        script = self.script
         writer = ChatWriter(script, include_usage=self.req.include_usage, model=self.req.model,
                             response_id=self.completion_id, created=self.created)
         fail_after = fault_step(self.fault, script)
@@ -467,7 +472,7 @@ class ChatCompletionsHandler(SSEHandler):
     # -- stream: false ------------------------------------------------------------
     async def _complete(self) -> None:
         req = self.req
-        script = req.script(self.model)
+        script = self.script
         context = self.context
         # As /complete: the answer exists only once it is all "generated"; the
         # task is counted and cancelled if the client leaves meanwhile.

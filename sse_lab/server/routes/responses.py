@@ -348,8 +348,9 @@ class ResponsesHandler(SSEHandler):
         write_api_error(self, status_code, kwargs)
 
     async def post(self) -> None:
+        size = len(self.request.body)  # parse and plan in proportion to it: off the loop
         req = await off_loop(parse_responses_request, self.request.body,
-                             self.request.headers.get("X-SSE-Lab-Speed"))
+                             self.request.headers.get("X-SSE-Lab-Speed"), size=size)
         check_prompt_tokens(req.prompt_tokens, self.context.config.max_prompt_tokens)
         self.fault: Fault | None = parse_fault(self.request.headers.get("X-SSE-Lab-Fault"))
         if self.fault is not None and self.fault.kind == "rate_limit":
@@ -357,7 +358,7 @@ class ResponsesHandler(SSEHandler):
                            type="requests", code="rate_limit_exceeded")
         base = self.context.config.model
         model = base if req.speed is None else replace(base, speed=req.speed)
-        self.script = req.script(model)
+        self.script = await off_loop(req.script, model, size=size)
         self.writer = req.writer(self.script, "resp_" + secrets.token_hex(24))
         self.run: Run | None = None
         if req.background:
