@@ -133,7 +133,7 @@ def arg_int(
     Raises:
         InputError: 400 ``"<name> must be an integer ..."`` or out of ``[lo, hi]``.
     """
-    raw = handler.get_argument(name, None)
+    raw = handler.get_argument(name, None, strip=False)  # " 7" is not a number either
     if raw is None:
         return default
     return parse_int(raw, name, lo, hi)
@@ -151,7 +151,7 @@ def arg_float(
     Raises:
         InputError: 400 ``"<name> must be a number"``, ``"... finite"`` or out of range.
     """
-    raw = handler.get_argument(name, None)
+    raw = handler.get_argument(name, None, strip=False)  # " 7" is not a number either
     if raw is None:
         return default
     return parse_float(raw, name, lo, hi)

@@ -34,12 +34,25 @@ from sse_lab.server.sessions import SessionStore
 __all__ = ["ServerContext", "process_rss"]
 
 
+_last_rss = 0
+
+
 def process_rss() -> int:
-    """Resident set size of this process in bytes."""
-    if psutil is not None:
-        return int(psutil.Process().memory_info().rss)
-    with open("/proc/self/statm") as f:  # pragma: no cover - without psutil
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    """Resident set size of this process in bytes (the last one read, if it cannot be read now).
+
+    Reading it opens a file under ``/proc``: when the process is out of file
+    descriptors (``/stats`` is most useful then) the last value stands in.
+    """
+    global _last_rss
+    try:
+        if psutil is not None:
+            _last_rss = int(psutil.Process().memory_info().rss)
+        else:  # pragma: no cover - without psutil
+            with open("/proc/self/statm") as f:
+                _last_rss = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        pass
+    return _last_rss
 
 
 class ServerContext:

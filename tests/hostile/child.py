@@ -32,7 +32,7 @@ def main() -> None:
         if cmd == "broadcast":
             data = "x" * int(arg)
             t0 = time.perf_counter()
-            reached = server.call(lambda: server.context.hub.publish(data))
+            reached = server.call(lambda data=data: server.context.hub.publish(data))
             print(f"{time.perf_counter() - t0:.4f} {reached}", flush=True)
         elif cmd == "stats":
             print(json.dumps(server.stats()), flush=True)

@@ -154,7 +154,8 @@ def stalled_readers(tree: str, n: int = 20, timeout: float = 60.0) -> dict[str, 
             time.sleep(0.1)
         took = time.monotonic() - t0
         result = {"readers": n, "send_timeout_s": 2.0, "dropped": dropped,
-                  "all_dropped_after_s": round(took, 2), "server_cpu_s": round(child.cpu() - cpu0, 2)}
+                  "all_dropped_after_s": round(took, 2),
+                  "server_cpu_s": round(child.cpu() - cpu0, 2)}
         for s in socks:
             s.close()
         return result

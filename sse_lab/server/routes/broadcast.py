@@ -27,9 +27,12 @@ class SubscribeHandler(SSEHandler):
     ``?lastEventId=``) replays the newer events still in the hub's ring.
     """
 
+    def parse_arguments(self) -> None:
+        self.last_id = last_event_id(self)  # validated before the stream starts
+
     async def stream(self) -> None:
         hub = self.context.hub
-        hub.subscribe(self, last_event_id(self))
+        hub.subscribe(self, self.last_id)
         try:
             await asyncio.get_running_loop().create_future()  # until cancelled
         finally:
