@@ -158,17 +158,27 @@ class ChatSocketHandler(tornado.websocket.WebSocketHandler):
         self._lifetime: object | None = None
 
     # -- connection ------------------------------------------------------------
-    def check_origin(self, origin: str) -> bool:
-        """Same-origin pages on a local ``Host``, plus the server's configured CORS origins.
+    def prepare(self) -> None:
+        """Refuse a ``Host`` that is not local (403) unless the page's origin is configured.
 
-        Tornado's own check compares ``Origin`` with ``Host``; a DNS-rebinding
-        page controls both (its own name, resolved to 127.0.0.1), so the
-        ``Host`` must also be a loopback name or an IP address.
+        Tornado lets an ``Origin`` equal to ``Host`` (or ``Sec-Fetch-Site:
+        same-origin``) through without asking :meth:`check_origin`; a
+        DNS-rebinding page controls both (its own name, resolved to
+        127.0.0.1), so the ``Host`` must be a loopback name or an IP address.
         """
+        origin = self.request.headers.get("Origin")
+        origins = self.context.config.cors_origins
+        if not host_is_local(self.request.headers.get("Host", "")) and not (
+            origin is not None and (origin in origins or "*" in origins)
+        ):
+            raise tornado.web.HTTPError(403, "Host must be localhost or an IP address")
+
+    def check_origin(self, origin: str) -> bool:
+        """Same-origin pages, plus the server's configured CORS origins."""
         origins = self.context.config.cors_origins
         if origins and (origin in origins or "*" in origins):
             return True
-        return host_is_local(self.request.headers.get("Host", "")) and super().check_origin(origin)
+        return super().check_origin(origin)
 
     @property
     def ping_interval(self) -> float | None:
