@@ -1,6 +1,9 @@
 """Command line: ``python -m sse_lab serve [--host 127.0.0.1] [--port 1314]``.
 
 ``--teaching-routes`` also mounts the routes that show what breaks streaming.
+The limits a hostile client meets (body sizes, connections, timeouts; see
+:class:`sse_lab.server.ServerConfig`) each have a flag: ``--max-body``,
+``--max-connections``, ``--header-timeout``...
 """
 
 from __future__ import annotations
@@ -11,12 +14,27 @@ import sys
 import threading
 
 from sse_lab.server import ServerConfig, start_server
-from sse_lab.server.stores import StoreError
 from sse_lab.server.cli import (
     add_redis_command,
     add_store_arguments,
     answers_config,
     run_redis,
+)
+from sse_lab.server.stores import StoreError
+
+#: The limits with a command-line flag: (ServerConfig field, type, what it bounds).
+LIMIT_FLAGS: tuple[tuple[str, type, str], ...] = (
+    ("max_body", int, "bytes of a /v1 request body, else 413"),
+    ("max_body_other", int, "bytes of any other request body, else 413"),
+    ("max_prompt_tokens", int, "tokens of a /v1 request's messages, else 400"),
+    ("max_connections", int, "connections open at once, else 503"),
+    ("max_connections_per_client", int, "connections per client address, else 503"),
+    ("header_timeout", float, "seconds to send a request's headers (slowloris), idle keep-alive"),
+    ("body_timeout", float, "seconds to send a request's body"),
+    ("max_header_size", int, "bytes of request line and headers"),
+    ("sse_max_events", int, "largest /sse count"),
+    ("sse_min_interval", float, "smallest /sse interval, s"),
+    ("ws_max_message", int, "bytes of a WebSocket message"),
 )
 
 
@@ -41,6 +59,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also mount /chat-noflush and /chat-gzip (what breaks streaming; off by default)",
     )
+    limits = serve.add_argument_group("limits (ServerConfig; the defaults suit a lab)")
+    for name, kind, what in LIMIT_FLAGS:
+        flag = "--" + name.replace("_", "-")
+        default = getattr(ServerConfig, name)
+        limits.add_argument(flag, type=kind, default=default, help=f"{what} (default {default})")
     add_store_arguments(serve)
     add_redis_command(sub)
     args = parser.parse_args(argv)
@@ -53,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         cors_origins=tuple(args.cors_origin),
         teaching_routes=args.teaching_routes,
         answers=answers_config(args),
+        **{name: getattr(args, name) for name, _kind, _what in LIMIT_FLAGS},
     )
     try:
         server = start_server(args.port, args.host, config=config)
