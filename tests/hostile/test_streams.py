@@ -31,7 +31,8 @@ def test_the_sse_firehose_is_rate_bounded() -> None:
 
 
 def test_a_stalled_reader_is_dropped_having_absorbed_little() -> None:
-    config = ServerConfig(send_timeout=0.5)
+    # A faster trickle than the default floor, so the buffers fill in a second.
+    config = ServerConfig(send_timeout=0.5, sse_min_interval=0.0002)
     with start_server(config=config) as srv:
         sock = socket.create_connection(("127.0.0.1", srv.port))
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
@@ -41,7 +42,7 @@ def test_a_stalled_reader_is_dropped_having_absorbed_little() -> None:
         sock.close()
     # Each event is ~40 bytes. With the kernel's send buffer left to grow
     # (~4 MB) ~100,000 events went out before the stall showed; capped
-    # (stream_sndbuf) the flush stalls after the high-water mark plus ~100 KB.
+    # (stream_sndbuf) the flush stalls after the high-water mark plus ~0.3 MB.
     assert sent * 40 < 1_000_000, f"{sent} events written to a reader that never read"
 
 
