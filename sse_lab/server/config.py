@@ -115,7 +115,9 @@ class ServerConfig:
             ``send_timeout`` starts counting, instead of after ~4 MB. Not
             smaller: at 32 KiB a fast reader on loopback got 1/7 of the
             throughput (28 vs 200 MB/s); from 128 KiB on it gets it all.
-        ws_max_message: Bytes a WebSocket message may have.
+        ws_max_message: Bytes a WebSocket message may have (a request is a
+            prompt and a few numbers; as ``/chat``'s URL, 64 KiB, so planning
+            its answer on the loop stays within ~20 ms).
         accept_pause: Seconds accepting pauses when the process is out of
             file descriptors (EMFILE/ENFILE), instead of spinning.
     """
@@ -140,5 +142,5 @@ class ServerConfig:
     sse_max_events: int = 1_000_000
     sse_min_interval: float = 0.001
     stream_sndbuf: int | None = 128 * 1024
-    ws_max_message: int = 1024 * 1024
+    ws_max_message: int = 64 * 1024
     accept_pause: float = 0.5

@@ -149,3 +149,14 @@ def test_a_real_500_carries_a_request_id_that_the_log_shows(
     assert any(request_id in r.getMessage() for r in caplog.records)
     # Once a stream has started, the failure is an event: error, then the end.
     assert status(stream) == 200 and b"event: error\ndata: internal error (request id" in stream
+
+
+def test_an_oversized_websocket_message_closes_the_socket(lab: LabServer) -> None:
+    async def talk() -> tuple[object, int | None]:
+        ws = await tornado.websocket.websocket_connect(f"ws://127.0.0.1:{lab.port}/ws")
+        await ws.write_message('{"prompt": "' + "x" * (lab.config.ws_max_message + 10) + '"}')
+        reply = await asyncio.wait_for(ws.read_message(), 5)
+        return reply, ws.close_code
+
+    reply, code = asyncio.run(talk())
+    assert reply is None and code == 1009  # "message too big", nothing parsed or planned

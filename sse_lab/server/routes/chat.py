@@ -52,7 +52,8 @@ class ClockHandler(SSEHandler):
     def parse_arguments(self) -> None:
         cfg = self.context.config
         self.count = arg_int(self, "count", 10, 0, cfg.sse_max_events)
-        self.interval = max(cfg.sse_min_interval, arg_float(self, "interval", 1.0, lo=0.0))
+        interval = arg_float(self, "interval", 1.0, lo=0.0, hi=3600.0)
+        self.interval = max(cfg.sse_min_interval, interval)
 
     async def stream(self) -> None:
         for i in range(self.count):
