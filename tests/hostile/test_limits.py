@@ -176,3 +176,15 @@ def test_limits_appear_in_stats(lab: LabServer) -> None:
     limits = lab.stats()["limits"]
     assert set(limits) >= {"connections", "refused_busy", "refused_client",
                            "refused_too_large", "fd_exhausted", "accept_paused_s"}
+
+
+def test_a_blocking_answer_longer_than_max_lifetime_is_refused_up_front() -> None:
+    with start_server(config=ServerConfig(max_lifetime=0.5)) as srv:
+        payload = json.dumps({"model": "m", "speed": 0.01,
+                              "messages": [{"role": "user", "content": "hi"}]}).encode()
+        resp = post("/v1/chat/completions", srv.port, payload)
+        assert status(resp) == 503 and b"max_lifetime" in body(resp)
+        t0 = time.monotonic()
+        resp = get("/complete?prompt=hi&speed=0.01", srv.port)
+        assert status(resp) == 503 and b"max_lifetime" in body(resp)
+        assert time.monotonic() - t0 < 5

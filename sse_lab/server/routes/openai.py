@@ -476,7 +476,13 @@ class ChatCompletionsHandler(SSEHandler):
         context = self.context
         # As /complete: the answer exists only once it is all "generated"; the
         # task is counted and cancelled if the client leaves meanwhile.
-        self._task = asyncio.ensure_future(asyncio.sleep(sum(s.delay for s in script.steps)))
+        wait = sum(s.delay for s in script.steps)
+        lifetime = context.config.max_lifetime
+        if lifetime is not None and wait > lifetime:  # the streams' lifetime limit, up front
+            raise APIError(503, f"the answer would take {wait:.0f} s, longer than max_lifetime "
+                           f"({lifetime:g} s): stream it, or raise speed", code="timeout",
+                           type="server_error")
+        self._task = asyncio.ensure_future(asyncio.sleep(wait))
         context.tasks.add(self._task)
         try:
             await self._task
