@@ -45,6 +45,7 @@ __all__ = [
     "check_same_site",
     "host_is_local",
     "check_prompt_tokens",
+    "check_speed",
     "off_loop",
     "OFF_LOOP_BYTES",
 ]
@@ -327,6 +328,17 @@ def host_is_local(host: str) -> bool:
     name = host.rsplit(":", 1)[0] if not host.startswith("[") else host.split("]")[0] + "]"
     name = name.lower()
     return name in _LOCAL_NAMES or name.endswith(".localhost") or bool(_IP_HOST.fullmatch(host))
+
+
+def check_speed(speed: float | None) -> None:
+    """Refuse a ``speed`` outside :data:`~sse_lab.server.config.SPEED_RANGE` (``None``: default).
+
+    Raises:
+        InputError: 400 on ``speed`` (``5e-324`` would make every delay infinite).
+    """
+    lo, hi = SPEED_RANGE
+    if speed is not None and not lo <= speed <= hi:
+        raise InputError("speed", f"must be between {lo!r} and {hi!r}")
 
 
 def check_prompt_tokens(tokens: int, limit: int) -> None:

@@ -160,3 +160,11 @@ def test_an_oversized_websocket_message_closes_the_socket(lab: LabServer) -> Non
 
     reply, code = asyncio.run(talk())
     assert reply is None and code == 1009  # "message too big", nothing parsed or planned
+
+
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/messages", "/v1/responses"])
+def test_a_subnormal_speed_in_a_json_body_is_400(lab: LabServer, path: str) -> None:
+    payload = json.dumps({"model": "m", "max_tokens": 5, "speed": 5e-324, "input": "hi",
+                          "messages": [{"role": "user", "content": "hi"}]}).encode()
+    resp = post(path, lab.port, payload)
+    assert status(resp) == 400 and b"speed must be between" in body(resp)

@@ -49,7 +49,13 @@ import tornado.web
 from sse_lab.dialects import Script, ToolSpec, plan_turn
 from sse_lab.dialects.writers import AnthropicWriter
 from sse_lab.model import SimulatedLLM, tokenize
-from sse_lab.server.args import InputError, check_prompt_tokens, off_loop, parse_json
+from sse_lab.server.args import (
+    InputError,
+    check_prompt_tokens,
+    check_speed,
+    off_loop,
+    parse_json,
+)
 from sse_lab.server.context import ServerContext
 from sse_lab.server.handler import ContextHandler, SSEHandler, error_message
 from sse_lab.server.routes.openai import (
@@ -271,6 +277,7 @@ class MessagesHandler(SSEHandler):
         self.req = await off_loop(parse_messages_request, self.request.body,
                                   self.request.headers.get("X-SSE-Lab-Speed"), size=size)
         check_prompt_tokens(self.req.prompt_tokens, self.context.config.max_prompt_tokens)
+        check_speed(self.req.speed)
         self.fault = parse_fault(self.request.headers.get("X-SSE-Lab-Fault"))
         if self.fault is not None and self.fault.kind == "rate_limit":
             raise AnthropicError(429, "Number of requests has exceeded your rate limit "

@@ -67,7 +67,13 @@ import tornado.web
 from sse_lab.dialects import Script, ToolSpec, plan_turn
 from sse_lab.dialects.writers import ChatWriter, Frame, Writer
 from sse_lab.model import SimulatedLLM, tokenize
-from sse_lab.server.args import InputError, check_prompt_tokens, off_loop, parse_json
+from sse_lab.server.args import (
+    InputError,
+    check_prompt_tokens,
+    check_speed,
+    off_loop,
+    parse_json,
+)
 from sse_lab.server.context import ServerContext
 from sse_lab.server.handler import ContextHandler, SSEHandler, error_message
 from sse_lab.server.tornado_internals import response_header
@@ -445,6 +451,7 @@ class ChatCompletionsHandler(SSEHandler):
             size=size,
         )
         check_prompt_tokens(self.req.prompt_tokens, self.context.config.max_prompt_tokens)
+        check_speed(self.req.speed)
         self.fault = parse_fault(self.request.headers.get("X-SSE-Lab-Fault"))
         if self.fault is not None and self.fault.kind == "rate_limit":
             raise APIError(429, "Rate limit reached (the lab's fault switch)",

@@ -46,7 +46,13 @@ from typing import Any
 from sse_lab.dialects import Script, ToolSpec, plan_turn
 from sse_lab.dialects.writers import Frame, ResponsesWriter
 from sse_lab.model import SimulatedLLM, tokenize
-from sse_lab.server.args import InputError, check_prompt_tokens, off_loop, parse_json
+from sse_lab.server.args import (
+    InputError,
+    check_prompt_tokens,
+    check_speed,
+    off_loop,
+    parse_json,
+)
 from sse_lab.server.context import ServerContext
 from sse_lab.server.handler import SSEHandler
 from sse_lab.server.routes.openai import (
@@ -352,6 +358,7 @@ class ResponsesHandler(SSEHandler):
         req = await off_loop(parse_responses_request, self.request.body,
                              self.request.headers.get("X-SSE-Lab-Speed"), size=size)
         check_prompt_tokens(req.prompt_tokens, self.context.config.max_prompt_tokens)
+        check_speed(req.speed)
         self.fault: Fault | None = parse_fault(self.request.headers.get("X-SSE-Lab-Fault"))
         if self.fault is not None and self.fault.kind == "rate_limit":
             raise APIError(429, "Rate limit reached (the lab's fault switch)",
