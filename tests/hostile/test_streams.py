@@ -31,8 +31,8 @@ def test_the_sse_firehose_is_rate_bounded() -> None:
 
 
 def test_a_stalled_reader_is_dropped_having_absorbed_little() -> None:
-    # A faster trickle than the default floor, so the buffers fill in a second.
-    config = ServerConfig(send_timeout=0.5, sse_min_interval=0.0002)
+    # A faster trickle than the default floor and a smaller buffer: it fills in seconds.
+    config = ServerConfig(send_timeout=0.5, sse_min_interval=0.0002, stream_sndbuf=32 * 1024)
     with start_server(config=config) as srv:
         sock = socket.create_connection(("127.0.0.1", srv.port))
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
