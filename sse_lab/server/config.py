@@ -16,6 +16,7 @@ from sse_lab.server.answers import AnswersConfig
 __all__ = [
     "ServerConfig",
     "SEND_HIGH_WATER",
+    "IDLE_FLUSH_GAP",
     "DEFAULT_HISTORY",
     "LONGPOLL_TIMEOUT",
     "LONGPOLL_TIMEOUT_MAX",
@@ -33,6 +34,13 @@ __all__ = [
 #: sent back to back leave in one TCP write; above it the producer is paced by
 #: the reader.
 SEND_HIGH_WATER = 64 * 1024
+
+#: Seconds since the last flush after which ``send()`` writes an event to the
+#: socket at once instead of at the next loop turn: a paced stream (a token
+#: every few ms or more) gets each event out without an extra loop iteration,
+#: while a producer sending back to back (well under this gap) still has its
+#: events coalesced into one TCP write.
+IDLE_FLUSH_GAP = 0.001
 
 #: Broadcast events kept for ``Last-Event-ID`` replay (also capped at
 #: ``ServerConfig.subscriber_queue`` bytes: a replay must fit one backlog).

@@ -23,7 +23,7 @@ from tornado.log import app_log
 
 from sse_lab.protocol import encode_event
 from sse_lab.server.args import InputError, apply_cors
-from sse_lab.server.config import SEND_HIGH_WATER
+from sse_lab.server.config import IDLE_FLUSH_GAP, SEND_HIGH_WATER
 from sse_lab.server.context import ServerContext
 from sse_lab.server.tornado_internals import (
     buffered_bytes,
@@ -168,6 +168,7 @@ class SSEHandler(ContextHandler):
         self._unflushed = 0
         self._headers_out = False
         self._flush_handle: asyncio.Handle | None = None
+        self._flushed_at = 0.0  # when a flush last started (monotonic)
 
     # -- headers ---------------------------------------------------------------
     def set_default_headers(self) -> None:
@@ -329,13 +330,18 @@ class SSEHandler(ContextHandler):
             and (self._headers_out or self._note_headers_out())
         ):
             if self._flush_handle is None:
-                self._flush_handle = asyncio.get_running_loop().call_soon(self._flush_soon)
+                if self.last_write - self._flushed_at >= IDLE_FLUSH_GAP:
+                    # Nothing went out just now: a paced event, not a burst.
+                    # Send it at once rather than one loop turn later.
+                    self._flush_pending()
+                else:
+                    self._flush_handle = asyncio.get_running_loop().call_soon(self._flush_soon)
             return
         if self._flush_handle is not None:
             self._flush_handle.cancel()
             self._flush_handle = None
         self._unflushed = 0
-        self.flush_started = self.last_write
+        self.flush_started = self._flushed_at = self.last_write
         try:
             await self.flush()
         finally:
@@ -356,6 +362,7 @@ class SSEHandler(ContextHandler):
             self._flush_handle = None
         if self._unflushed and not finished(self):
             self._unflushed = 0
+            self._flushed_at = time.monotonic()
             try:
                 self.flush().add_done_callback(consume_exception)
             except StreamClosedError:
