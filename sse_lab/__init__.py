@@ -41,6 +41,8 @@ _EXPORTS: dict[str, str] = {
     "Smoother": "sse_lab.smoothing",
     "smooth_schedule": "sse_lab.smoothing",
     "check_parser": "sse_lab.conformance",
+    "set_language": "sse_lab.i18n",
+    "get_language": "sse_lab.i18n",
     # L2, the server (Tornado) and the measuring client (asyncio)
     "start_server": "sse_lab.server",
     "LabServer": "sse_lab.server",
@@ -71,9 +73,11 @@ __all__ = [
     "StreamMetrics",
     "check_parser",
     "encode_event",
+    "get_language",
     "percentile",
     "record",
     "record_sync",
+    "set_language",
     "smooth_schedule",
     "start_server",
     "summarize",
@@ -82,6 +86,7 @@ __all__ = [
 if TYPE_CHECKING:  # for type checkers and IDEs only; nothing is imported at run time
     from sse_lab.client import HTTPError, SSEClient, record, record_sync
     from sse_lab.conformance import check_parser
+    from sse_lab.i18n import get_language, set_language
     from sse_lab.metrics import StreamMetrics, percentile, summarize
     from sse_lab.model import SimulatedLLM
     from sse_lab.protocol import DONE, Event, EventParser, encode_event

@@ -1,0 +1,207 @@
+"""Keeping the message catalogue whole: find every message, check every translation.
+
+The lab's messages are the literal first arguments of :func:`~sse_lab.i18n.tr`,
+:func:`~sse_lab.i18n.trn`, :func:`~sse_lab.i18n.say`, :func:`~sse_lab.i18n.passed` and
+:func:`~sse_lab.i18n.N_`, in the package, in the English notebooks' code cells (the
+Chinese edition runs the same cells) and in the exercise solutions. :func:`problems`
+lists, per language, every message without a translation, every translation whose
+``{placeholders}`` differ from the English, every catalogue entry nothing uses any
+more, and every call whose message is not a literal (the tools could not see it).
+:func:`sync` adds new messages, untranslated, to the catalogue file of their area, for a
+translator to fill in (``python scripts/i18n.py sync``).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from sse_lab.i18n import LANGUAGES, locale_folder, placeholders
+
+__all__ = ["KEYWORDS", "Message", "area_of", "catalogue", "extract", "problems", "sync"]
+
+#: Function name -> how many leading literal arguments are messages.
+KEYWORDS: dict[str, int] = {"tr": 1, "say": 1, "passed": 1, "N_": 1, "trn": 2}
+
+PACKAGE = Path(__file__).resolve().parents[1]
+ROOT = PACKAGE.parent
+
+
+@dataclass(frozen=True)
+class Message:
+    """One use of a message: its English text (and plural), where it is, its area."""
+
+    id: str
+    plural: str | None
+    where: str
+    area: str
+    literal: bool = True
+
+
+def area_of(path: Path) -> str:
+    """The catalogue file a message belongs to, from where it is used.
+
+    ``sse_lab/lab/plots/...`` -> ``plots``; ``notebooks/05-....ipynb`` and its solutions
+    -> ``nb05``; the rest of the package -> ``core``.
+    """
+    rel = path.resolve().relative_to(ROOT).as_posix()
+    for prefix, area in (("sse_lab/lab/plots/", "plots"), ("sse_lab/lab/widgets/", "widgets"),
+                         ("sse_lab/exercises/", "exercises")):
+        if rel.startswith(prefix):
+            return area
+    if rel.startswith("notebooks/"):
+        return "nb" + path.name[:2]
+    return "core"
+
+
+def _calls(tree: ast.AST, where: str, area: str) -> list[Message]:
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        name = (node.func.id if isinstance(node.func, ast.Name)
+                else node.func.attr if isinstance(node.func, ast.Attribute) else None)
+        count = KEYWORDS.get(name or "")
+        if not count or len(node.args) < count:
+            continue
+        args = node.args[:count]
+        at = f"{where}:{node.lineno}"
+        if all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in args):
+            texts = [a.value for a in args]  # type: ignore[attr-defined]
+            found.append(Message(texts[0], texts[1] if count == 2 else None, at, area))
+        elif any(isinstance(a, ast.JoinedStr) for a in args) or name in ("say", "passed"):
+            # An f-string or a variable as the message: the catalogue cannot hold it.
+            found.append(Message(ast.unparse(args[0]), None, at, area, literal=False))
+    return found
+
+
+def _notebook_code(path: Path) -> str:
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    lines = []
+    for cell in cells:
+        if cell["cell_type"] != "code":
+            continue
+        source = "".join(cell["source"])
+        # IPython syntax (%magic, !shell, top-level await) is not plain Python.
+        source = "\n".join("" if ln.lstrip().startswith(("%", "!")) else ln
+                           for ln in source.splitlines())
+        lines.append("async def _cell():\n    pass\n" + "\n".join(
+            "    " + ln for ln in source.splitlines()))
+    return "\n".join(lines)
+
+
+def extract(root: Path = ROOT) -> list[Message]:
+    """Every message used in the package, the English notebooks and the solutions."""
+    found: list[Message] = []
+    sources = sorted((root / "sse_lab").rglob("*.py"))
+    sources += sorted((root / "notebooks" / "solutions").glob("*.py"))
+    for path in sources:
+        if path.name == "catalogue.py" and path.parent.name == "i18n":
+            continue
+        rel = path.relative_to(root).as_posix()
+        found += _calls(ast.parse(path.read_text(encoding="utf-8")), rel, area_of(path))
+    for path in sorted((root / "notebooks").glob("[0-9][0-9]-*.ipynb")):
+        rel = path.relative_to(root).as_posix()
+        found += _calls(ast.parse(_notebook_code(path)), rel, area_of(path))
+    return found
+
+
+def catalogue(language: str) -> dict[str, dict[str, tuple[str | tuple[str, ...], bool]]]:
+    """``{area: {message id: (translation, fuzzy)}}`` as stored for ``language``."""
+    from babel.messages.pofile import read_po  # noqa: PLC0415 - tooling, not run time
+
+    result = {}
+    for po in sorted(locale_folder(language).glob("*.po")):
+        with po.open("rb") as f:
+            result[po.stem] = {m.id if isinstance(m.id, str) else m.id[0]:
+                               (m.string, m.fuzzy) for m in read_po(f) if m.id}
+    return result
+
+
+def problems(language: str = "zh-CN", root: Path = ROOT) -> list[str]:
+    """Everything wrong with ``language``'s catalogue; empty when it is whole."""
+    used = extract(root)
+    out = [f"{m.where}: the message {m.id} is not a literal string, so it cannot be "
+           "translated; pass the English text itself and the values as keywords"
+           for m in used if not m.literal]
+    stored = catalogue(language)
+    merged: dict[str, tuple[str, str | tuple[str, ...], bool]] = {}
+    for area, entries in stored.items():
+        for mid, (text, fuzzy) in entries.items():
+            if mid in merged and merged[mid][1] != text:
+                out.append(f"{area}.po and {merged[mid][0]}.po translate {mid!r} differently")
+            merged[mid] = (area, text, fuzzy)
+    ids = {m.id for m in used if m.literal}
+    for m in used:
+        if not m.literal or m.id in merged and merged[m.id][1] and not merged[m.id][2]:
+            continue
+        if m.id in merged and merged[m.id][2]:
+            out.append(f"{m.where}: the translation of {m.id!r} is marked fuzzy")
+        elif m.id in merged:
+            out.append(f"{m.where}: {m.id!r} has an empty translation in {merged[m.id][0]}.po")
+        else:
+            out.append(f"{m.where}: {m.id!r} is not in any {language} catalogue "
+                       f"(run: python scripts/i18n.py sync)")
+    for mid, (area, text, _) in merged.items():
+        if mid not in ids:
+            out.append(f"{area}.po: {mid!r} is used nowhere any more")
+            continue
+        for one in (text,) if isinstance(text, str) else text:
+            if one and placeholders(one) != placeholders(mid):
+                out.append(f"{area}.po: the translation of {mid!r} has placeholders "
+                           f"{sorted(placeholders(one))}, the English {sorted(placeholders(mid))}")
+    return sorted(set(out))
+
+
+def sync(areas: list[str] | None = None, language: str = "zh-CN", root: Path = ROOT) -> list[str]:
+    """Add new messages (untranslated) to their area's catalogue file; drop unused ones.
+
+    Only the ``areas`` named (default: all) are written. Returns what changed.
+    """
+    from babel.messages.catalog import Catalog  # noqa: PLC0415 - tooling, not run time
+    from babel.messages.pofile import read_po, write_po  # noqa: PLC0415
+
+    used = [m for m in extract(root) if m.literal]
+    stored = catalogue(language)
+    known = {mid for entries in stored.values() for mid in entries}
+    folder = locale_folder(language)
+    folder.mkdir(parents=True, exist_ok=True)
+    changes = []
+    for area in sorted({m.area for m in used} | set(stored)):
+        if areas and area not in areas:
+            continue
+        path = folder / f"{area}.po"
+        if path.exists():
+            with path.open("rb") as f:
+                cat = read_po(f, locale=language.replace("-", "_"))
+        else:
+            cat = Catalog(locale=language.replace("-", "_"), project="sse_lab",
+                          version="0.1", copyright_holder="the sse_lab authors",
+                          msgid_bugs_address="",
+                          last_translator="sse_lab zh-CN", language_team="sse_lab zh-CN",
+                          fuzzy=False)
+        mine = [m for m in used if m.area == area]
+        ids = {m.id for m in used}
+        for m in mine:
+            if m.id not in known and m.id not in cat:
+                cat.add((m.id, m.plural) if m.plural else m.id,
+                        ("", "") if m.plural else "", locations=[(m.where.rsplit(":", 1)[0],
+                                                                  int(m.where.rsplit(":", 1)[1]))])
+                known.add(m.id)
+                changes.append(f"{area}.po: + {m.id!r}")
+        for message in list(cat):
+            mid = message.id if isinstance(message.id, str) else message.id[0]
+            if mid and mid not in ids:
+                cat.delete(message.id)
+                changes.append(f"{area}.po: - {mid!r}")
+        if len(cat) or path.exists():
+            with path.open("wb") as f:
+                write_po(f, cat, width=100, no_location=True, omit_header=False,
+                         sort_output=False)
+    return changes
+
+
+if __name__ == "__main__":  # pragma: no cover - see scripts/i18n.py
+    assert LANGUAGES
