@@ -43,12 +43,15 @@ class Message:
 def area_of(path: Path) -> str:
     """The catalogue file a message belongs to, from where it is used.
 
-    ``sse_lab/lab/plots/...`` -> ``plots``; ``notebooks/05-....ipynb`` and its solutions
+    ``sse_lab/lab/plots/...`` -> ``plots``, ``.../widgets/...`` -> ``widgets``, the rest of
+    ``sse_lab/lab/`` -> ``lab``, ``sse_lab/exercises/`` -> ``exercises``,
+    ``sse_lab/dialects/`` -> ``dialects``; ``notebooks/05-....ipynb`` and its solutions
     -> ``nb05``; the rest of the package -> ``core``.
     """
     rel = path.resolve().relative_to(ROOT).as_posix()
     for prefix, area in (("sse_lab/lab/plots/", "plots"), ("sse_lab/lab/widgets/", "widgets"),
-                         ("sse_lab/exercises/", "exercises")):
+                         ("sse_lab/lab/", "lab"), ("sse_lab/exercises/", "exercises"),
+                         ("sse_lab/dialects/", "dialects")):
         if rel.startswith(prefix):
             return area
     if rel.startswith("notebooks/"):
