@@ -25,7 +25,7 @@ __all__ = ["IncrementalMarkdown", "close_open_markdown", "render_markdown", "sta
 _FENCE_LINE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
 _CODE_SPAN = re.compile(r"(`+)(?:(?!\1).)*?\1")
 _SINGLE_STAR = re.compile(r"(?<![*\w\\])\*(?=\S)(?!\*)|(?<=\S)(?<![*\\])\*(?![*\w])")
-_TRAILING_MARKS = re.compile(r"[*_`~]+$")
+_TRAILING_MARKS = re.compile(r"[*_`~]+\Z")  # \Z, not $: "$" also matches before a final newline
 
 
 def close_open_markdown(text: str) -> str:

@@ -367,3 +367,10 @@ def test_monitor_view_draws_off_the_sampling_thread(lab: LabServer) -> None:
     ts = [s["t"] for s in mon.samples]
     assert ts == sorted(ts)  # a marked sample keeps the series in time order
     view.close()
+
+
+def test_close_open_markdown_keeps_a_closed_fence_before_a_final_newline() -> None:
+    # "$" matches before a trailing "\n": the closing fence was once taken for an open mark.
+    closed = "```py\nx = 1\n```\n"
+    assert close_open_markdown(closed) == closed
+    assert close_open_markdown("```py\nx = 1\n") == "```py\nx = 1\n```"
