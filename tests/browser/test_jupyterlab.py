@@ -1,10 +1,13 @@
 """Every numbered notebook, run the way a learner runs it: JupyterLab, Run All.
 
-For each ``notebooks/[0-9][0-9]-*.ipynb`` (collected when the tests are):
+For each ``notebooks/[0-9][0-9]-*.ipynb`` and its Chinese edition in
+``notebooks/zh-CN/`` (collected when the tests are):
 open it in a real JupyterLab, Run -> Run All Cells from the menu bar, wait
 until every code cell has its execution count, check that no cell produced an
 ``error`` output, and save a screenshot of the whole notebook to
-``test-artifacts/<notebook>.png``. Notebook 01 also gets its race widget
+``test-artifacts/<notebook>.png`` (``zh-CN-<notebook>.png``). The Chinese edition must
+speak Chinese by itself (JupyterLab tells the kernel the notebook's folder): its check
+cells say 检查通过, never "CHECK passed". Notebook 01 also gets its race widget
 checked in the DOM: the streaming typewriter ends with the expected answer,
 and both columns show their timings.
 """
@@ -31,7 +34,9 @@ from .labdriver import (
     wait_all_executed,
 )
 
-NOTEBOOK_NAMES = sorted(p.name for p in NOTEBOOKS.glob("[0-9][0-9]-*.ipynb"))
+#: Both editions: "05-latency-and-ttft.ipynb" and "zh-CN/05-latency-and-ttft.ipynb".
+NOTEBOOK_NAMES = sorted(p.name for p in NOTEBOOKS.glob("[0-9][0-9]-*.ipynb")) + sorted(
+    f"zh-CN/{p.name}" for p in NOTEBOOKS.glob("zh-CN/[0-9][0-9]-*.ipynb"))
 
 #: Seconds a notebook may take from Run All to its last execution count.
 RUN_BUDGET = 60.0
@@ -76,7 +81,7 @@ def test_notebook_runs_all_cells_in_jupyterlab(
     name: str, page: Any, jupyter_lab: JupyterLab, artifacts: Path
 ) -> None:
     open_notebook(page, jupyter_lab.url, name)
-    shot = artifacts / f"{Path(name).stem}.png"
+    shot = artifacts / f"{name.replace('/', '-').removesuffix('.ipynb')}.png"
     shot.unlink(missing_ok=True)  # never leave a stale shot from an earlier run
     try:
         run_all_cells(page)
@@ -90,6 +95,10 @@ def test_notebook_runs_all_cells_in_jupyterlab(
         assert took < RUN_BUDGET
         if name.startswith("01-"):
             check_race_view(page)
+        if name.startswith("zh-CN/"):
+            said = "\n".join(page.locator(".jp-OutputArea-output").all_text_contents())
+            assert "检查通过" in said, f"{name}: no check cell spoke Chinese"
+            assert "CHECK passed" not in said, f"{name}: a check cell spoke English"
     except BaseException:
         if not shot.exists():  # still show what the notebook looked like
             with contextlib.suppress(Exception):
