@@ -13,6 +13,7 @@ for that run only: the English run's interface language stays the default).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -20,7 +21,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import json
 import time
 import urllib.error
 import urllib.request
@@ -140,7 +140,7 @@ def test_make_lab_serves_jupyterlab(edition: str) -> None:
                         "jupyterlab-language-pack-zh-CN (a dependency) is not installed")
                     assert "zh_CN" in _json(f"{base}/lab/api/translations/")["data"]
                     menus = _json(f"{base}/lab/api/translations/zh_CN")["data"]["jupyterlab"]
-                    assert menus.get("Run All Cells") == ["运行所有单元格"], "the pack translates menus"
+                    assert menus.get("Run All Cells") == ["运行所有单元格"], "menus translated"
             finally:
                 _stop_group(proc)
         assert proc.poll() is not None, "make lab is still running after SIGKILL"
