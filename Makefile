@@ -25,8 +25,6 @@ LAB_EDITION_ARGS :=
 else ifeq ($(EDITION),zh-CN)
 LAB_START := zh-CN/00-index.ipynb
 LAB_EDITION_ARGS := --LabApp.app_settings_dir=$(LAB_SETTINGS)
-else
-$(error EDITION must be en or zh-CN, not "$(EDITION)")
 endif
 
 .PHONY: lab test test-busy install serve bench clean
@@ -41,13 +39,16 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 lab: $(STAMP)
+ifeq ($(LAB_START),)
+	$(error make lab: EDITION must be en or zh-CN, not "$(EDITION)")
+endif
 ifneq ($(ALLOW_ROOT),)
 	@echo "make lab: you are root (uid 0), so JupyterLab runs with --allow-root"
 endif
 ifeq ($(EDITION),zh-CN)
 	@# JupyterLab reads default settings from overrides.d/*.json in its app settings dir:
 	@# start from the environment's own (if any) and make Chinese the interface default.
-	rm -rf '$(LAB_SETTINGS)' && mkdir -p '$(LAB_SETTINGS)/overrides.d'
+	mkdir -p '$(LAB_SETTINGS)/overrides.d'
 	@d="$$($(PY) -c 'from jupyterlab.commands import get_app_dir; print(get_app_dir())')/settings"; \
 		if [ -d "$$d" ]; then cp -R "$$d/." '$(LAB_SETTINGS)/'; fi
 	echo '{"@jupyterlab/translation-extension:plugin": {"locale": "zh_CN"}}' \
