@@ -144,3 +144,15 @@ def test_make_lab_serves_jupyterlab(edition: str) -> None:
             finally:
                 _stop_group(proc)
         assert proc.poll() is not None, "make lab is still running after SIGKILL"
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_make_lab_names_the_editions_it_knows() -> None:
+    venv = Path(sys.prefix)
+    done = subprocess.run(
+        ["make", "--no-print-directory", "-o", str(venv / ".sse_lab-installed"), "lab",
+         f"VENV={venv}", "EDITION=fr"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode != 0
+    assert 'EDITION must be en or zh-CN, not "fr"' in done.stderr
