@@ -134,7 +134,9 @@ def _run(page: Any, lab: JupyterLab, name: str, shot: Path) -> str:
     shot.unlink(missing_ok=True)
     try:
         menu = page.locator(".lm-MenuBar").inner_text()
-        assert "文件" in menu and "运行" in menu, f"JupyterLab's menus are not Chinese: {menu!r}"
+        assert "文件" in menu and "运行" in menu, (
+            f"JupyterLab's menus are not Chinese: {menu!r}; is jupyterlab-language-pack-zh-CN "
+            "(a dependency) installed? pip install -e .")
         _run_all_from_the_chinese_menu(page)
         wait_all_executed(page, timeout=RUN_BUDGET)
         page.wait_for_timeout(500)  # last widget/plot updates
