@@ -1,5 +1,6 @@
 # Two commands for a fresh machine:
 #   make lab    set up .venv (once) and open JupyterLab on notebooks/
+#               (make lab EDITION=zh-CN: the Chinese edition, notebooks/zh-CN/)
 #   make test   set up .venv (once) and run every test
 PYTHON ?= python3
 VENV   ?= .venv
@@ -11,6 +12,20 @@ LAB_ARGS ?=
 # JupyterLab refuses to start as root ("Running as root is not recommended"), which is
 # how Docker images, many cloud VMs and CI boxes log in: allow it there, and say so.
 ALLOW_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
+# Which edition `make lab` opens: en (notebooks/00-index.ipynb) or zh-CN
+# (notebooks/zh-CN/00-index.ipynb). The kernel picks the lab's language from the notebook's
+# folder by itself; for zh-CN, JupyterLab's own menus speak Chinese too (language pack).
+EDITION ?= en
+# zh-CN only: the application settings of that run (a copy of the environment's, plus a
+# default for the interface language), so the English run's settings stay untouched.
+LAB_SETTINGS ?= $(VENV)/share/sse_lab/lab-settings-$(EDITION)
+ifeq ($(EDITION),en)
+LAB_START := 00-index.ipynb
+LAB_EDITION_ARGS :=
+else ifeq ($(EDITION),zh-CN)
+LAB_START := zh-CN/00-index.ipynb
+LAB_EDITION_ARGS := --LabApp.app_settings_dir=$(LAB_SETTINGS)
+endif
 
 .PHONY: lab test test-busy install serve bench clean
 
@@ -24,11 +39,24 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 lab: $(STAMP)
+ifeq ($(LAB_START),)
+	$(error make lab: EDITION must be en or zh-CN, not "$(EDITION)")
+endif
 ifneq ($(ALLOW_ROOT),)
 	@echo "make lab: you are root (uid 0), so JupyterLab runs with --allow-root"
 endif
+ifeq ($(EDITION),zh-CN)
+	@# JupyterLab reads default settings from overrides.d/*.json in its app settings dir:
+	@# start from the environment's own (if any) and make Chinese the interface default.
+	mkdir -p '$(LAB_SETTINGS)/overrides.d'
+	@d="$$($(PY) -c 'from jupyterlab.commands import get_app_dir; print(get_app_dir())')/settings"; \
+		if [ -d "$$d" ]; then cp -R "$$d/." '$(LAB_SETTINGS)/'; fi
+	echo '{"@jupyterlab/translation-extension:plugin": {"locale": "zh_CN"}}' \
+		> '$(LAB_SETTINGS)/overrides.d/sse-lab-zh-CN.json'
+endif
 	exec $(VENV)/bin/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1 \
-		--port=$(PORT) $(ALLOW_ROOT) $(LAB_ARGS)
+		--port=$(PORT) --LabApp.default_url=/lab/tree/$(LAB_START) $(LAB_EDITION_ARGS) \
+		$(ALLOW_ROOT) $(LAB_ARGS)
 
 # The suite, then every notebook again on a busy machine (see test-busy).
 test: $(STAMP)

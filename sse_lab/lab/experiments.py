@@ -34,6 +34,7 @@ The pure statistics these experiments feed (:func:`~sse_lab.metrics.describe`,
 from __future__ import annotations
 
 import asyncio
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -41,6 +42,7 @@ from urllib.parse import urlencode
 
 from sse_lab.client import record
 from sse_lab.client.transports import record_longpoll, record_poll
+from sse_lab.i18n import N_, tr
 from sse_lab.metrics import describe, percentile, token_lags
 from sse_lab.model import ANSWERS, SimulatedLLM, tokenize
 from sse_lab.recording import (
@@ -68,47 +70,49 @@ __all__ = [
 
 # == notebook 04: transports ===================================================
 
-#: Display names of the four transports, in the order the notebooks use.
+#: Display names of the four transports, in the order the notebooks use (English; show
+#: them with ``tr(label)`` for the learner's language).
 TRANSPORT_LABELS: dict[str, str] = {
     "sse": "SSE",
     "websocket": "WebSocket",
-    "poll": "short polling",
-    "longpoll": "long polling",
+    "poll": N_("short polling"),
+    "longpoll": N_("long polling"),
 }
 
 #: The source article's comparison table (SSE vs WebSocket), with the two
 #: polling columns filled in by the lab. Each value is ``(text, from_source)``;
-#: ``from_source`` is False for cells the article does not have.
+#: ``from_source`` is False for cells the article does not have. The texts are the
+#: English (and the article's Chinese) catalogue ids: ``comparison_markdown`` translates them.
 SOURCE_COMPARISON: dict[str, dict[str, tuple[str, bool]]] = {
-    "通信方向 direction": {
-        "sse": ("单向 one-way (server → client)", True),
-        "websocket": ("双向 two-way", True),
-        "poll": ("client asks, server answers", False),
-        "longpoll": ("client asks, server answers when it has news", False),
+    N_("通信方向 direction"): {
+        "sse": (N_("单向 one-way (server → client)"), True),
+        "websocket": (N_("双向 two-way"), True),
+        "poll": (N_("client asks, server answers"), False),
+        "longpoll": (N_("client asks, server answers when it has news"), False),
     },
-    "协议 protocol": {
+    N_("协议 protocol"): {
         "sse": ("HTTP", True),
-        "websocket": ("WebSocket协议 the WebSocket protocol (after an HTTP Upgrade)", True),
+        "websocket": (N_("WebSocket协议 the WebSocket protocol (after an HTTP Upgrade)"), True),
         "poll": ("HTTP", False),
         "longpoll": ("HTTP", False),
     },
-    "复杂度 complexity": {
-        "sse": ("简单 simple", True),
-        "websocket": ("相对复杂 relatively complex", True),
-        "poll": ("simple (a timer and a cursor)", False),
-        "longpoll": ("moderate (held requests, timeouts)", False),
+    N_("复杂度 complexity"): {
+        "sse": (N_("简单 simple"), True),
+        "websocket": (N_("相对复杂 relatively complex"), True),
+        "poll": (N_("simple (a timer and a cursor)"), False),
+        "longpoll": (N_("moderate (held requests, timeouts)"), False),
     },
-    "重连机制 reconnection": {
-        "sse": ("自动 automatic", True),
-        "websocket": ("需手动实现 by hand", True),
-        "poll": ("none needed: every poll is a new request", False),
-        "longpoll": ("none needed: every poll is a new request", False),
+    N_("重连机制 reconnection"): {
+        "sse": (N_("自动 automatic"), True),
+        "websocket": (N_("需手动实现 by hand"), True),
+        "poll": (N_("none needed: every poll is a new request"), False),
+        "longpoll": (N_("none needed: every poll is a new request"), False),
     },
-    "适用场景 use cases": {
-        "sse": ("实时推送、流式输出 real-time push, streaming output", True),
-        "websocket": ("实时聊天、游戏 real-time chat, games", True),
-        "poll": ("rare updates; where nothing may stay open", False),
-        "longpoll": ("a fallback where streams are blocked", False),
+    N_("适用场景 use cases"): {
+        "sse": (N_("实时推送、流式输出 real-time push, streaming output"), True),
+        "websocket": (N_("实时聊天、游戏 real-time chat, games"), True),
+        "poll": (N_("rare updates; where nothing may stay open"), False),
+        "longpoll": (N_("a fallback where streams are blocked"), False),
     },
 }
 
@@ -230,25 +234,28 @@ class DropResult:
         """One sentence for the comparison table, made of the measured numbers."""
         n, total = len(self.recording.tokens), len(tokenize(self.expected))
         gap = self.gap
-        waited = f" {gap:.2f} s gap" if gap is not None else ""
+        waited = tr(" {gap:.2f} s gap", gap=gap) if gap is not None else ""
+        requests = self.recording.requests
         if self.complete:
             if self.transport == "sse":
-                return (
-                    f"reconnected by itself with `Last-Event-ID`, text identical "
-                    f"({n}/{total} tokens, {self.recording.requests} requests,{waited})"
+                return tr(
+                    "reconnected by itself with `Last-Event-ID`, text identical "
+                    "({n}/{total} tokens, {requests} requests,{waited})",
+                    n=n, total=total, requests=requests, waited=waited,
                 )
             conns = getattr(self.recording, "extra", {}).get("connections")
-            more = f", {conns} connections" if conns else ""
-            return (
-                f"next poll opened a new connection, text identical "
-                f"({n}/{total} tokens, {self.recording.requests} requests{more})"
+            more = tr(", {conns} connections", conns=conns) if conns else ""
+            return tr(
+                "next poll opened a new connection, text identical "
+                "({n}/{total} tokens, {requests} requests{more})",
+                n=n, total=total, requests=requests, more=more,
             )
-        out = f"just ended: {n}/{total} tokens, the rest lost"
+        out = tr("just ended: {n}/{total} tokens, the rest lost", n=n, total=total)
         if self.resumed is not None:
             same = self.text_with_resume_code == self.expected
             out += (
-                "; your resume code (`after=`) got the rest"
-                + (", text identical" if same else ", but the text differs")
+                tr("; your resume code (`after=`) got the rest, text identical") if same
+                else tr("; your resume code (`after=`) got the rest, but the text differs")
             )
         return out
 
@@ -276,40 +283,41 @@ def comparison_markdown(
     its connection broke (``drops``).
     """
     names = [n for n in order if n in measured]
-    head = "| 特性 feature | " + " | ".join(TRANSPORT_LABELS.get(n, n) for n in names) + " |"
+    head = (f"| {tr('特性 feature')} | "
+            + " | ".join(tr(TRANSPORT_LABELS.get(n, n)) for n in names) + " |")
     lines = [head, "|:--|" + ":--|" * len(names)]
     for feature, cells in SOURCE_COMPARISON.items():
         row = []
         for n in names:
             text, from_source = cells.get(n, ("", False))
-            row.append(_cell(text) + ("" if from_source else " †"))
-        lines.append(f"| {feature} | " + " | ".join(row) + " |")
+            row.append(_cell(tr(text) if text else text) + ("" if from_source else " †"))
+        lines.append(f"| {tr(feature)} | " + " | ".join(row) + " |")
 
     def measured_row(label: str, fmt: Any) -> None:
         lines.append(
             f"| **{label}** | " + " | ".join(_cell(fmt(measured[n])) for n in names) + " |"
         )
 
-    measured_row("measured: time to first token", lambda m: _ms(m["ttft_s"]))
+    measured_row(tr("measured: time to first token"), lambda m: _ms(m["ttft_s"]))
     measured_row(
-        "measured: token delay behind the model, p50 / p99",
+        tr("measured: token delay behind the model, p50 / p99"),
         lambda m: f"{_ms(m['lag_p50_s'])} / {_ms(m['lag_p99_s'])}",
     )
     measured_row(
-        "measured: bytes per token (heads + framing)",
+        tr("measured: bytes per token (heads + framing)"),
         lambda m: "–" if m["bytes_per_token"] is None else f"{m['bytes_per_token']:.1f}",
     )
-    measured_row("measured: requests for one answer", lambda m: str(m["requests"]))
+    measured_row(tr("measured: requests for one answer"), lambda m: str(m["requests"]))
     if drops:
         lines.append(
-            "| **measured: the connection breaks mid-answer** | "
+            f"| **{tr('measured: the connection breaks mid-answer')}** | "
             + " | ".join(_cell(drops[n].describe()) if n in drops else "–" for n in names)
             + " |"
         )
     lines.append("")
-    lines.append(
+    lines.append(tr(
         "† not in the article's table (it compares SSE and WebSocket only); filled in by the lab."
-    )
+    ))
     return "\n".join(lines)
 
 
@@ -346,29 +354,39 @@ async def many_runs(
 
 
 
+def _width(text: str) -> int:
+    """Columns ``text`` takes in a monospaced font: CJK characters take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _ljust(text: str, width: int) -> str:
+    return text + " " * (width - _width(text))
+
+
 def distribution_table(rows: Mapping[str, tuple[Iterable[float], str, float]]) -> str:
     """An aligned text table of several samples' percentiles.
 
     Args:
         rows: ``{label: (values, unit, scale)}``; each value is multiplied by
-            ``scale`` for display (``1000`` to show seconds as ms).
+            ``scale`` for display (``1000`` to show seconds as ms). Labels are shown
+            with ``tr(label)``: mark them with ``N_`` to have them translated.
     """
-    header = ["", "n", "min", "p50", "p90", "p99", "max", "unit"]
+    header = ["", "n", "min", "p50", "p90", "p99", "max", tr("unit")]
     table = [header]
     for label, (values, unit, scale) in rows.items():
         d = describe(values)
         digits = 1 if max(abs(d["max"] * scale), 1e-9) < 100 else 0
         table.append(
-            [label, f"{d['n']:.0f}"]
+            [tr(label), f"{d['n']:.0f}"]
             + [f"{d[k] * scale:.{digits}f}" for k in ("min", "p50", "p90", "p99", "max")]
             + [unit]
         )
-    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
+    widths = [max(_width(r[i]) for r in table) for i in range(len(header))]
     lines = []
     for r in table:
-        cells = [r[0].ljust(widths[0])]
+        cells = [_ljust(r[0], widths[0])]
         cells += [c.rjust(w) for c, w in zip(r[1:-1], widths[1:-1], strict=True)]
-        cells.append(r[-1].ljust(widths[-1]))
+        cells.append(_ljust(r[-1], widths[-1]))
         lines.append("  ".join(cells).rstrip())
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)

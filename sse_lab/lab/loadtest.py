@@ -34,6 +34,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from sse_lab.client import STREAM_HEADERS, HTTPError, SSEClient, open_request
 from sse_lab.http1 import build_request, split_url
+from sse_lab.i18n import tr
 from sse_lab.lab.monitor import Monitor
 from sse_lab.metrics import percentile
 from sse_lab.recording import Recording
@@ -148,7 +149,8 @@ class LoadResult:
 
     @property
     def errors(self) -> list[str]:
-        return [f"client {r.index}: {r.error}" for r in self.results if r.error]
+        return [tr("client {index}: {error}", index=r.index, error=r.error)
+                for r in self.results if r.error]
 
     @property
     def ttfts(self) -> list[float]:
@@ -186,15 +188,21 @@ class LoadResult:
             return "-" if v is None else f"{v * 1000:.0f} ms"
 
         rows = [
-            f"{self.clients} clients (ramp {self.ramp:g} s): {self.ok} complete, "
-            f"{len(self.errors)} errors, {self.tokens} tokens in {self.wall:.2f} s "
-            f"({self.tokens / self.wall if self.wall else 0:.0f} tokens/s overall)",
-            f"TTFT   p50 {ms(self.ttft_percentile(50))}  p90 {ms(self.ttft_percentile(90))}  "
-            f"p99 {ms(self.ttft_percentile(99))}  max {ms(max(self.ttfts, default=None))}",
-            f"total  p50 {ms(self.total_percentile(50))}  p90 {ms(self.total_percentile(90))}  "
-            f"p99 {ms(self.total_percentile(99))}",
-            f"server: peak {self.peak_open} open streams, RSS {self.rss_before / 2**20:.1f} MB "
-            f"before, peak {self.peak_rss / 2**20:.1f} MB, {self.rss_after / 2**20:.1f} MB after",
+            tr("{clients} clients (ramp {ramp:g} s): {ok} complete, {errors} errors, "
+               "{tokens} tokens in {wall:.2f} s ({rate:.0f} tokens/s overall)",
+               clients=self.clients, ramp=self.ramp, ok=self.ok, errors=len(self.errors),
+               tokens=self.tokens, wall=self.wall,
+               rate=self.tokens / self.wall if self.wall else 0),
+            tr("TTFT   p50 {p50}  p90 {p90}  p99 {p99}  max {max}",
+               p50=ms(self.ttft_percentile(50)), p90=ms(self.ttft_percentile(90)),
+               p99=ms(self.ttft_percentile(99)), max=ms(max(self.ttfts, default=None))),
+            tr("total  p50 {p50}  p90 {p90}  p99 {p99}",
+               p50=ms(self.total_percentile(50)), p90=ms(self.total_percentile(90)),
+               p99=ms(self.total_percentile(99))),
+            tr("server: peak {open} open streams, RSS {before:.1f} MB before, "
+               "peak {peak:.1f} MB, {after:.1f} MB after",
+               open=self.peak_open, before=self.rss_before / 2**20,
+               peak=self.peak_rss / 2**20, after=self.rss_after / 2**20),
         ]
         return "\n".join(rows)
 

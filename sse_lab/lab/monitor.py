@@ -38,6 +38,8 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from sse_lab.i18n import tr
+
 __all__ = ["Monitor", "wait_for_stats", "wait_for_stats_async"]
 
 Sample = dict[str, Any]
@@ -282,9 +284,9 @@ class Monitor:
     def summary(self) -> str:
         """One line per counter of interest: first, peak and last value."""
         if not self.samples:
-            return "no samples"
+            return tr("no samples")
         first, last = self.samples[0], self.samples[-1]
-        lines = [f"{len(self.samples)} samples over {last['t']:.2f} s"]
+        lines = [tr("{n} samples over {t:.2f} s", n=len(self.samples), t=last["t"])]
         for key, unit in (
             ("open_total", ""),
             ("subscribers", ""),
@@ -293,7 +295,8 @@ class Monitor:
         ):
             fmt = "{:.1f}" if unit else "{:.0f}"
             vals = [fmt.format(v) + unit for v in (first[key], self.peak(key), last[key])]
-            lines.append(f"  {key:<17} first {vals[0]:>9}  peak {vals[1]:>9}  last {vals[2]:>9}")
+            lines.append("  " + tr("{key:<17} first {first:>9}  peak {peak:>9}  last {last:>9}",
+                                   key=key, first=vals[0], peak=vals[1], last=vals[2]))
         return "\n".join(lines)
 
     def __repr__(self) -> str:

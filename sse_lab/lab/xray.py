@@ -58,6 +58,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from sse_lab.client import STREAM_HEADERS, HTTPError, open_request, run_sync
+from sse_lab.i18n import N_, tr
 from sse_lab.lab.plots import emit_vs_receive
 from sse_lab.model import Plan, SimulatedLLM
 from sse_lab.protocol import DONE, EventParser
@@ -197,14 +198,16 @@ class BufferingXRay:
 
 
 def _describe(name: str, proxy_buffer: int) -> str:
-    return {
-        "direct": "direct (flushed per event)",
-        "noflush": "handler forgets flush()",
-        "gzip": "gzip, no sync flush",
-        "gzip-sync": "gzip + Z_SYNC_FLUSH",
-        "proxy-buffered": f"proxy, {proxy_buffer} B buffers",
-        "proxy-unbuffered": "proxy, buffering off",
-    }[name]
+    """A path's display name, in the learner's language at the time of the recording."""
+    if name == "proxy-buffered":
+        return tr("proxy, {size} B buffers", size=proxy_buffer)
+    return tr({
+        "direct": N_("direct (flushed per event)"),
+        "noflush": N_("handler forgets flush()"),
+        "gzip": N_("gzip, no sync flush"),
+        "gzip-sync": N_("gzip + Z_SYNC_FLUSH"),
+        "proxy-unbuffered": N_("proxy, buffering off"),
+    }[name])
 
 
 async def buffering_xray(
