@@ -506,6 +506,7 @@ def routes(context: ServerContext) -> list[tuple[Any, ...]]:
         (r"/fetch", _page("fetch.html"), kw),
         (r"/lifecycle", _page("lifecycle.html"), kw),
         (r"/parser-check", _page("parser-check.html"), kw),
+        (r"/wechat", _page("wechat.html"), kw),
         (r"/article", _page("article.html"), kw),
         (r"/article-original", _page("article-original.html", ORIGINAL_CSP), kw),
         (r"/article-corrected", _page("article-corrected.html"), kw),

@@ -1,0 +1,8 @@
+// The chat page: all logic is in utils/wx-chat-page.js (a copy of the lab's
+// sse_lab/server/static/wx-chat-page.js, tested in Chromium on a wx shim).
+import { chatPage } from "../../utils/wx-chat-page.js";
+
+// The lab server's OpenAI-compatible endpoint. A published mini-program needs
+// an HTTPS URL on a domain registered as a request domain (request 合法域名);
+// in the developer tools "urlCheck": false lets it reach 127.0.0.1.
+Page(chatPage(wx, { url: "http://127.0.0.1:8000/v1/chat/completions" }));

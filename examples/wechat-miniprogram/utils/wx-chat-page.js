@@ -1,0 +1,69 @@
+// wx-chat-page.js -- the mini-program chat page's logic: Page(chatPage(wx, {...})).
+//
+// In a mini-program (pages/chat/chat.js):
+//   import { chatPage } from "../../utils/wx-chat-page.js";
+//   Page(chatPage(wx, { url: "https://your-server.example.com/v1/chat/completions" }));
+// and pages/chat/chat.wxml binds {{answer}} inside <text>: WXML data binding
+// inserts it as text, like textContent. Never give model output to
+// <rich-text nodes="{{...}}">, which parses an HTML string.
+//
+// setData sends the data from the logic thread to the render thread; each call
+// costs a round trip, so text is collected and set at most every `every` ms.
+
+import { streamChat } from "./wx-sse.js";
+
+/**
+ * The Page options of a streaming chat page.
+ * @param {object} wxApi the mini-program's `wx`
+ * @param {{url: string, model?: string, every?: number, textDecoder?: "auto" | "never"}} cfg
+ */
+export function chatPage(wxApi, cfg) {
+  const every = cfg.every === undefined ? 50 : cfg.every;
+  return {
+    data: { prompt: "你好", answer: "", status: "idle", streaming: false },
+
+    onPromptInput(e) {
+      this.setData({ prompt: e.detail.value });
+    },
+
+    onSend() {
+      this.onStop();
+      let text = "";
+      let timer = null;
+      const show = () => {  // one setData for everything that came since the last one
+        timer = null;
+        this.setData({ answer: text });
+      };
+      this.setData({ answer: "", status: "streaming", streaming: true });
+      this.chat = streamChat(wxApi, {
+        url: cfg.url,
+        textDecoder: cfg.textDecoder,
+        data: {
+          model: cfg.model || "sse-lab-sim",
+          stream: true,
+          messages: [{ role: "user", content: this.data.prompt }],
+        },
+        onText: (piece) => {
+          text += piece;
+          if (timer === null) timer = setTimeout(show, every);
+        },
+        onEnd: (why, detail) => {
+          if (timer !== null) clearTimeout(timer);
+          timer = null;
+          this.chat = null;
+          // The whole text once more, then the status: plain strings only.
+          this.setData({ answer: text, status: detail ? `${why}: ${detail}` : why,
+                         streaming: false });
+        },
+      });
+    },
+
+    onStop() {
+      if (this.chat) this.chat.abort();  // onEnd("stopped") keeps the partial answer
+    },
+
+    onUnload() {
+      this.onStop();  // leaving the page must not leave the model writing
+    },
+  };
+}
