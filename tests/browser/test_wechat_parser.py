@@ -10,7 +10,7 @@ sizes. What is tested is the parser and the page code a mini-program runs unchan
   splits, with ``TextDecoder`` and with the hand-written UTF-8 decoder forced on;
 * the hand-written decoder gives exactly ``TextDecoder``'s text on random bytes
   (valid and invalid UTF-8) at random splits;
-* a Chinese answer, streamed from ``/v1/chat/completions`` and ``/chat`` in chunks
+* a Chinese answer, streamed from ``/v1/chat/completions`` in 1-2 byte chunks
   that end inside characters, comes out exact; Stop aborts and the server's
   generation ends; markup in an answer stays text;
 * the mini-program example's ``utils/`` files are the tested ones.
