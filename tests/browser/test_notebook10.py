@@ -55,6 +55,7 @@ def test_notebook10_runs_the_pages_and_reads_their_reports(
             "CHECK passed: with cancellation",
             "CHECK passed: the JavaScript parser follows the spec",
             "CHECK passed: re-sending generated",
+            "CHECK passed: wx-sse.js follows the spec in this browser",
         ):
             assert claim in outputs, f"missing {claim!r}"
         # The browser-vs-Python chart and the cost chart rendered as images.
