@@ -251,3 +251,41 @@ def test_the_mini_program_example_uses_the_tested_files() -> None:
     assert "innerHTML" not in page_js and "rich-text nodes" in page_js  # only in the warning
     config = json.loads((EXAMPLE / "app.json").read_text(encoding="utf-8"))
     assert config["pages"] == ["pages/chat/chat"]
+
+
+def test_the_decoder_is_chosen_by_what_the_runtime_can_do(
+    page: Any, demo_server: LabServer
+) -> None:
+    """No TextDecoder, or a polyfill that ignores ``{stream: true}``: the hand-written one runs.
+
+    Both happen in mini-programs (some base-library versions have no TextDecoder;
+    polyfills often decode each call on its own). Here the page's TextDecoder is
+    replaced by such a polyfill, then removed; a Chinese character split across
+    two chunks must still come out whole.
+    """
+    page.goto(demo_server.url + "/fetch")
+    got = page.evaluate(
+        """async () => {
+      const { WxEventStreamParser, hasStreamingTextDecoder } = await import('./static/wx-sse.js');
+      const bytes = new TextEncoder().encode('data: 你好\\n\\n');
+      const parse = () => {
+        const p = new WxEventStreamParser();
+        const events = [...p.feed(bytes.slice(0, 8).buffer), ...p.feed(bytes.slice(8).buffer)];
+        return { decoder: p.decoder, data: events.map((e) => e.data) };
+      };
+      const real = globalThis.TextDecoder;
+      const out = { native: { ok: hasStreamingTextDecoder(), ...parse() } };
+      // A polyfill that decodes every call on its own (stream ignored).
+      globalThis.TextDecoder = class {
+        decode(b) { return new real().decode(b); }
+      };
+      out.polyfill = { ok: hasStreamingTextDecoder(), ...parse() };
+      delete globalThis.TextDecoder;
+      out.missing = { ok: hasStreamingTextDecoder(), ...parse() };
+      globalThis.TextDecoder = real;
+      return out;
+    }"""
+    )
+    assert got["native"] == {"ok": True, "decoder": "TextDecoder", "data": ["你好"]}
+    for case in ("polyfill", "missing"):
+        assert got[case] == {"ok": False, "decoder": "hand-written", "data": ["你好"]}, got

@@ -8,7 +8,9 @@
 // <rich-text nodes="{{...}}">, which parses an HTML string.
 //
 // setData sends the data from the logic thread to the render thread; each call
-// costs a round trip, so text is collected and set at most every `every` ms.
+// costs a round trip, so text is collected and set at most every `every` ms
+// (WeChat's advice: merge consecutive setData calls, never call it every few ms,
+// developers.weixin.qq.com/miniprogram/dev/framework/performance/tips/runtime_setData.html).
 
 import { streamChat } from "./wx-sse.js";
 
