@@ -1,0 +1,111 @@
+"""The exercise checkers speak the learner's language.
+
+Under ``use_language("zh-CN")`` a verdict (its head, the exercise's name, the problems
+and the notes) is Chinese; in English it reads as before. Values the learner produced
+(reprs, numbers) and the spec rules quoted by the parser checker stay as they are.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from sse_lab import exercises as ex
+from sse_lab.i18n import use_language
+from sse_lab.i18n.catalogue import problems
+from sse_lab.protocol import EventParser
+from sse_lab.tokenizer import Utf8Stream
+
+HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+def chinese_share(text: str) -> float:
+    """Share of the letters in ``text`` that are Chinese characters."""
+    letters = [c for c in text if c.isalpha()]
+    return sum(bool(HAN.match(c)) for c in letters) / max(len(letters), 1)
+
+
+class NoEvents:
+    def feed(self, chunk: bytes) -> list:
+        return []
+
+
+class PerToken:
+    """Decodes every token on its own: half characters become U+FFFD."""
+
+    def feed(self, token: bytes) -> str:
+        return token.decode("utf-8", "replace")
+
+    def close(self) -> str:
+        return ""
+
+
+class Safe:
+    def __init__(self) -> None:
+        self.stream = Utf8Stream()
+
+    def feed(self, token: bytes) -> str:
+        return self.stream.feed(token)
+
+    def close(self) -> str:
+        return self.stream.flush()
+
+
+FAILING = {
+    "clock": lambda: ex.check_clock_tokens(["Current Time is 10:00:00", "[DONE]"]),
+    "second server": lambda: ex.check_second_server(None, b"{}"),
+    "parser": lambda: ex.check_parser(NoEvents),
+    "emitter": lambda: ex.check_safe_emitter(PerToken),
+    "prediction": lambda: ex.check_prediction("02-event-bytes", 15, 17),
+}
+PASSING = {
+    "clock": lambda: ex.check_clock_tokens(["Current Time is 10:00:00"] * 3),
+    "parser": lambda: ex.check_parser(EventParser),
+    "emitter": lambda: ex.check_safe_emitter(Safe),
+    "prediction": lambda: ex.check_prediction("00-clock", 1.0, 1.01),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FAILING))
+def test_a_failing_check_speaks_chinese(name: str) -> None:
+    with use_language("zh-CN"):
+        verdict = FAILING[name]()
+        text, html = str(verdict), verdict._repr_html_()
+    assert not verdict.passed
+    assert text.startswith("尚未通过  "), text
+    assert "还差一点" in html
+    assert verdict.problems
+    for line in [verdict.exercise, *verdict.problems, *verdict.notes]:
+        assert chinese_share(line) > 0.3, line
+
+
+@pytest.mark.parametrize("name", sorted(PASSING))
+def test_a_passing_check_speaks_chinese(name: str) -> None:
+    with use_language("zh-CN"):
+        verdict = PASSING[name]()
+        text, html = str(verdict), verdict._repr_html_()
+    assert verdict.passed, text
+    assert text.startswith("通过  "), text
+    assert "做得好" in html
+    for line in [verdict.exercise, *verdict.notes]:
+        assert chinese_share(line) > 0.3, line
+
+
+@pytest.mark.parametrize("name", sorted(FAILING))
+def test_english_stays_english(name: str) -> None:
+    with use_language("en"):
+        verdict = FAILING[name]()
+    assert str(verdict).startswith("NOT YET  ")
+    assert not HAN.search((verdict.exercise + " ".join(verdict.problems)).replace("助", ""))
+
+
+def test_values_go_in_untranslated() -> None:
+    with use_language("zh-CN"):
+        verdict = ex.check_prediction("02-event-bytes", 15, 17)
+    assert "15 字节" in verdict.problems[0] and "17 字节" in verdict.problems[0]
+
+
+def test_the_exercise_catalogue_is_whole() -> None:
+    mine = [p for p in problems() if "sse_lab/exercises/" in p or p.startswith("exercises.po")]
+    assert mine == []
