@@ -8,6 +8,7 @@ and the notes) is Chinese; in English it reads as before. Values the learner pro
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
@@ -21,7 +22,8 @@ HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
 def chinese_share(text: str) -> float:
-    """Share of the letters in ``text`` that are Chinese characters."""
+    """Share of the letters in ``text`` that are Chinese characters, code left out."""
+    text = re.sub(r"`[^`]*`|[\w.]*[_(][\w.,() ]*\)?|'[^']*'|b'[^']*'", "", text)
     letters = [c for c in text if c.isalpha()]
     return sum(bool(HAN.match(c)) for c in letters) / max(len(letters), 1)
 
@@ -52,18 +54,30 @@ class Safe:
         return self.stream.flush()
 
 
+def ttft_right(rec):
+    times = rec.token_times
+    return times[0] if times else None
+
+
+def ttft_slow(rec):
+    time.sleep(0.5)  # longer than the checker's limit below, then the thread ends
+
+
 FAILING = {
     "clock": lambda: ex.check_clock_tokens(["Current Time is 10:00:00", "[DONE]"]),
     "second server": lambda: ex.check_second_server(None, b"{}"),
     "parser": lambda: ex.check_parser(NoEvents),
     "emitter": lambda: ex.check_safe_emitter(PerToken),
     "prediction": lambda: ex.check_prediction("02-event-bytes", 15, 17),
+    "ttft": lambda: ex.check_time_to_first_token(lambda rec: 0.5),
+    "idle": lambda: ex.check_idle_time(lambda points, words_per_s: 1.0),
 }
 PASSING = {
     "clock": lambda: ex.check_clock_tokens(["Current Time is 10:00:00"] * 3),
     "parser": lambda: ex.check_parser(EventParser),
     "emitter": lambda: ex.check_safe_emitter(Safe),
     "prediction": lambda: ex.check_prediction("00-clock", 1.0, 1.01),
+    "ttft": lambda: ex.check_time_to_first_token(ttft_right),
 }
 
 
@@ -98,6 +112,12 @@ def test_english_stays_english(name: str) -> None:
         verdict = FAILING[name]()
     assert str(verdict).startswith("NOT YET  ")
     assert not HAN.search((verdict.exercise + " ".join(verdict.problems)).replace("助", ""))
+
+
+def test_a_timeout_is_explained_in_chinese() -> None:
+    with use_language("zh-CN"):
+        verdict = ex.check_time_to_first_token(ttft_slow, timeout=0.05)
+    assert any("没有返回" in p for p in verdict.problems), str(verdict)
 
 
 def test_values_go_in_untranslated() -> None:
