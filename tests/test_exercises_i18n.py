@@ -15,6 +15,7 @@ import pytest
 from sse_lab import exercises as ex
 from sse_lab.i18n import use_language
 from sse_lab.i18n.catalogue import problems
+from sse_lab.metrics import percentile, summarize
 from sse_lab.protocol import EventParser
 from sse_lab.tokenizer import Utf8Stream
 
@@ -71,6 +72,11 @@ FAILING = {
     "prediction": lambda: ex.check_prediction("02-event-bytes", 15, 17),
     "ttft": lambda: ex.check_time_to_first_token(lambda rec: 0.5),
     "idle": lambda: ex.check_idle_time(lambda points, words_per_s: 1.0),
+    "transport": lambda: ex.check_transport_choices({"chat-answer": "websocket"}),
+    "percentile": lambda: ex.check_percentile(lambda values, q: sorted(values)[0]),
+    "render": lambda: ex.check_render_tokens(lambda tokens: "".join(tokens)),
+    "backoff": lambda: ex.check_backoff(lambda attempt: 0.25),
+    "resume point": lambda: ex.check_resume_point(lambda last_event_id, after: None),
 }
 PASSING = {
     "clock": lambda: ex.check_clock_tokens(["Current Time is 10:00:00"] * 3),
@@ -78,6 +84,10 @@ PASSING = {
     "emitter": lambda: ex.check_safe_emitter(Safe),
     "prediction": lambda: ex.check_prediction("00-clock", 1.0, 1.01),
     "ttft": lambda: ex.check_time_to_first_token(ttft_right),
+    "transport": lambda: ex.check_transport_choices(
+        {key: s.accepted[0] for key, s in ex.TRANSPORT_SCENARIOS.items()}),
+    "percentile": lambda: ex.check_percentile(percentile),
+    "tokens/s": lambda: ex.check_tokens_per_second(lambda rec: summarize(rec).tokens_per_s),
 }
 
 
@@ -118,6 +128,13 @@ def test_a_timeout_is_explained_in_chinese() -> None:
     with use_language("zh-CN"):
         verdict = ex.check_time_to_first_token(ttft_slow, timeout=0.05)
     assert any("没有返回" in p for p in verdict.problems), str(verdict)
+
+
+def test_a_stub_is_recognised_in_chinese_too() -> None:
+    # The resume-point checker once found the stub by reading its own English problems.
+    with use_language("zh-CN"):
+        verdict = ex.check_resume_point(lambda last_event_id, after: None)
+    assert len(verdict.problems) == 1 and "桩代码" in verdict.problems[0], str(verdict)
 
 
 def test_values_go_in_untranslated() -> None:
