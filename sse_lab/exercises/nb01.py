@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sse_lab.exercises.result import CheckResult, result
+from sse_lab.i18n import N_, tr
 from sse_lab.metrics import reader_idle_time, visible_words
 from sse_lab.protocol import DONE, Event
 from sse_lab.recording import Arrival, Recording
@@ -62,7 +63,7 @@ def ttft_cases() -> list[TTFTCase]:
     done = Event(data=DONE)
     return [
         TTFTCase(
-            "a normal stream",
+            N_("a normal stream"),
             _rec(
                 [(0.12, _tok("我", 0)), (0.2, _tok("是", 1)), (0.31, _tok("你", 2)), (0.35, done)],
                 status=200,
@@ -70,7 +71,7 @@ def ttft_cases() -> list[TTFTCase]:
             0.12,
         ),
         TTFTCase(
-            "a stream that opens with a `status` event (event: status, data: thinking)",
+            N_("a stream that opens with a `status` event (event: status, data: thinking)"),
             _rec(
                 [
                     (0.05, Event(event="status", data="thinking")),
@@ -81,26 +82,26 @@ def ttft_cases() -> list[TTFTCase]:
                 status=200,
             ),
             0.4,
-            ((0.05, "you counted the `status` event as a token: only `message` events are"),),
+            ((0.05, N_("you counted the `status` event as a token: only `message` events are")),),
         ),
         TTFTCase(
-            "a stream whose only event is `[DONE]` (the model said nothing)",
+            N_("a stream whose only event is `[DONE]` (the model said nothing)"),
             _rec([(0.3, done)], status=200),
             None,
-            ((0.3, "you counted `[DONE]` as a token: it only marks the end of the stream"),),
+            ((0.3, N_("you counted `[DONE]` as a token: it only marks the end of the stream")),),
         ),
         TTFTCase(
-            "a blocking fetch (one arrival carrying the whole answer)",
+            N_("a blocking fetch (one arrival carrying the whole answer)"),
             _rec([(2.4, Event(data="The whole answer at once."))], transport="blocking"),
             2.4,
         ),
         TTFTCase(
-            "a connection that failed before any event",
+            N_("a connection that failed before any event"),
             Recording(url="http://127.0.0.1/chat", error="ConnectionRefusedError"),
             None,
         ),
         TTFTCase(
-            "a stream that got a heartbeat-style `ping` event before its first token",
+            N_("a stream that got a heartbeat-style `ping` event before its first token"),
             _rec(
                 [
                     (0.9, Event(event="ping", data="")),
@@ -111,7 +112,7 @@ def ttft_cases() -> list[TTFTCase]:
                 status=200,
             ),
             1.3,
-            ((0.9, "you counted the `ping` event as a token: only `message` events are"),),
+            ((0.9, N_("you counted the `ping` event as a token: only `message` events are")),),
         ),
     ]
 
@@ -124,28 +125,34 @@ def _judge_ttft(case: TTFTCase, got: Any) -> str | None:
             return None
         if _is_number(got) and got == 0:
             return (
-                f"On {case.name} you returned {got!r}; return None when no token arrived "
-                "(0 would claim the first token came instantly)."
+                tr("On {case} you returned {got}; return None when no token arrived (0 would "
+                   "claim the first token came instantly).", case=tr(case.name), got=repr(got))
             )
         for t, hint in case.traps:
             if _is_number(got) and math.isclose(got, t, abs_tol=1e-9):
-                return f"On {case.name} you returned {got!r}: {hint}. Expected None."
-        return f"On {case.name} you returned {got!r}; expected None (no token arrived)."
+                return tr("On {case} you returned {got}: {hint}. Expected None.",
+                          case=tr(case.name), got=repr(got), hint=tr(hint))
+        return tr("On {case} you returned {got}; expected None (no token arrived).",
+                  case=tr(case.name), got=repr(got))
     if got is None:
-        return f"On {case.name} you returned None; expected {exp} s (a token did arrive)."
+        return tr("On {case} you returned None; expected {exp} s (a token did arrive).",
+                  case=tr(case.name), exp=exp)
     if not _is_number(got):
-        return f"On {case.name} you returned {got!r}; expected a number of seconds ({exp})."
+        return tr("On {case} you returned {got}; expected a number of seconds ({exp}).",
+                  case=tr(case.name), got=repr(got), exp=exp)
     if math.isclose(got, exp, abs_tol=1e-9):
         return None
     if math.isclose(got, exp * 1000, rel_tol=1e-6):
         return (
-            f"On {case.name} you returned {got!r}, which is milliseconds; "
-            f"return seconds ({exp}), like `Arrival.t`."
+            tr("On {case} you returned {got}, which is milliseconds; return seconds ({exp}), "
+               "like `Arrival.t`.", case=tr(case.name), got=repr(got), exp=exp)
         )
     for t, hint in case.traps:
         if math.isclose(got, t, abs_tol=1e-9):
-            return f"On {case.name} you returned {got!r}: {hint}. Expected {exp}."
-    return f"On {case.name} you returned {got!r}; expected {exp} s."
+            return tr("On {case} you returned {got}: {hint}. Expected {exp}.",
+                      case=tr(case.name), got=repr(got), hint=tr(hint), exp=exp)
+    return tr("On {case} you returned {got}; expected {exp} s.", case=tr(case.name),
+              got=repr(got), exp=exp)
 
 
 def check_time_to_first_token(
@@ -162,37 +169,39 @@ def check_time_to_first_token(
             computed by :func:`sse_lab.metrics.summarize`, ``fn`` must match.
         timeout: Seconds allowed per call.
     """
-    name = "Exercise 1: time_to_first_token(rec)"
+    name = tr("Exercise 1: time_to_first_token(rec)")
     if not callable(fn):
-        return result(name, [f"Expected a function, got {fn!r}."])
+        return result(name, [tr("Expected a function, got {fn}.", fn=repr(fn))])
     cases = ttft_cases()
     for label, rec in (also or {}).items():
         times = rec.token_times if isinstance(rec, Recording) else []
-        cases.append(TTFTCase(f"your live `{label}` recording", rec, times[0] if times else None))
+        cases.append(TTFTCase(tr("your live `{label}` recording", label=label), rec,
+                              times[0] if times else None))
     g = grade(
         fn, cases, lambda case: (copy.deepcopy(case.recording),), _judge_ttft,
         timeout=timeout,
         hint=lambda case, exc: (
-            " Is there a case with no token at all? Return None then."
+            tr(" Is there a case with no token at all? Return None then.")
             if isinstance(exc, IndexError) else ""
         ),
     )
     if g.stub:
-        return result(name, ["`time_to_first_token` is still the stub: fill in its body."])
+        return result(name, [tr("`time_to_first_token` is still the stub: fill in its body.")])
     problems, passed = g.problems, g.passed
     if g.all_none:
         return result(
             name,
             [
-                "Your function returns None for every recording (still the stub?): loop "
-                "over `rec.arrivals` and return the `.t` of the first token event."
+                tr("Your function returns None for every recording (still the stub?): loop "
+                   "over `rec.arrivals` and return the `.t` of the first token event.")
             ],
         )
-    notes = [f"{passed} of {len(cases)} recordings measured correctly."]
+    notes = [tr("{passed} of {total} recordings measured correctly.", passed=passed,
+                total=len(cases))]
     if not problems:
         notes.append(
-            "Only `message` events other than `[DONE]` are tokens; a blocking answer's "
-            "TTFT is its whole wait."
+            tr("Only `message` events other than `[DONE]` are tokens; a blocking answer's "
+               "TTFT is its whole wait.")
         )
     return result(name, problems, notes)
 
@@ -218,46 +227,49 @@ def idle_cases() -> list[IdleCase]:
     fast = [(0.1 + 0.02 * k, k + 1) for k in range(30)]  # 50 words/s: faster than reading
     slow = [(0.5 * (k + 1), k + 1) for k in range(8)]  # 2 words/s: slower than reading
     return [
-        IdleCase("a blocking answer: 40 words at once after 2 s", [(2.0, 40)], 4.0),
-        IdleCase("a stream faster than reading (first word after 0.1 s)", fast, 4.0),
+        IdleCase(N_("a blocking answer: 40 words at once after 2 s"), [(2.0, 40)], 4.0),
+        IdleCase(N_("a stream faster than reading (first word after 0.1 s)"), fast, 4.0),
         IdleCase(
-            "a stream that stalls: 8 words, a 4 s pause, 4 more",
+            N_("a stream that stalls: 8 words, a 4 s pause, 4 more"),
             [(0.2, 4), (0.3, 8), (4.3, 10), (4.4, 12)],
             4.0,
         ),
-        IdleCase("a stream slower than reading (2 words/s)", slow, 4.0),
-        IdleCase("the same slow stream read at 1 word/s", slow, 1.0),
+        IdleCase(N_("a stream slower than reading (2 words/s)"), slow, 4.0),
+        IdleCase(N_("the same slow stream read at 1 word/s"), slow, 1.0),
         IdleCase(
-            "a stream whose first token is only whitespace",
+            N_("a stream whose first token is only whitespace"),
             [(0.1, 0), (0.25, 1), (0.3, 2)],
             4.0,
         ),
-        IdleCase("nothing arrived at all", [], 4.0),
+        IdleCase(N_("nothing arrived at all"), [], 4.0),
     ]
 
 
 def _judge_idle(case: IdleCase, got: Any) -> str | None:
     exp = case.expected
     if not _is_number(got):
-        return f"On {case.name} you returned {got!r}; expected a number of seconds ({exp:.3g})."
+        return tr("On {case} you returned {got}; expected a number of seconds ({exp:.3g}).",
+                  case=tr(case.name), got=repr(got), exp=exp)
     if math.isclose(got, exp, rel_tol=1e-6, abs_tol=1e-6):
         return None
     pts = case.points
-    msg = f"On {case.name} you returned {got:.3g} s; expected {exp:.3g} s"
+    msg = tr("On {case} you returned {got:.3g} s; expected {exp:.3g} s",
+             case=tr(case.name), got=got, exp=exp)
     first = next((t for t, w in pts if w > 0), None)
     if pts and math.isclose(got, pts[-1][0], abs_tol=1e-6) and len(pts) > 1:
         return (
-            msg + ": that is when the last words appeared, but the reader reads the "
-            "earlier words meanwhile; count only the time with nothing left to read."
+            tr("{msg}: that is when the last words appeared, but the reader reads the "
+               "earlier words meanwhile; count only the time with nothing left to read.", msg=msg)
         )
     if first is not None and math.isclose(got, first, abs_tol=1e-6):
         return (
-            msg + ": you counted the wait for the first word only; the reader also waits "
-            "each time they catch up with the text."
+            tr("{msg}: you counted the wait for the first word only; the reader also waits "
+               "each time they catch up with the text.", msg=msg)
         )
     if pts and math.isclose(got, pts[0][0], abs_tol=1e-6):
-        return msg + ": the first point shows no word yet, so the reader keeps waiting."
-    return msg + "."
+        return tr("{msg}: the first point shows no word yet, so the reader keeps waiting.",
+                  msg=msg)
+    return tr("{msg}.", msg=msg)
 
 
 def check_idle_time(
@@ -274,33 +286,35 @@ def check_idle_time(
             ``fn`` must agree with the chart on them too.
         timeout: Seconds allowed per call.
     """
-    name = "Exercise 2: idle_time(points, words_per_s)"
+    name = tr("Exercise 2: idle_time(points, words_per_s)")
     if not callable(fn):
-        return result(name, [f"Expected a function, got {fn!r}."])
+        return result(name, [tr("Expected a function, got {fn}.", fn=repr(fn))])
     cases = idle_cases()
     for label, rec in (race or {}).items():
         if isinstance(rec, Recording):
-            cases.append(IdleCase(f"your live `{label}` recording", visible_words(rec), 4.0))
+            cases.append(IdleCase(tr("your live `{label}` recording", label=label),
+                                  visible_words(rec), 4.0))
     g = grade(
         fn, cases, lambda case: (list(case.points), case.words_per_s), _judge_idle,
         timeout=timeout,
-        hint=lambda case, exc: " An empty list must give 0.0." if not case.points else "",
+        hint=lambda case, exc: tr(" An empty list must give 0.0.") if not case.points else "",
     )
     if g.stub:
-        return result(name, ["`idle_time` is still the stub: fill in its body."])
+        return result(name, [tr("`idle_time` is still the stub: fill in its body.")])
     problems, passed = g.problems, g.passed
     if g.all_none:
         return result(
             name,
             [
-                "Your function returns None (still the stub?): walk through the points with "
-                "a reader clock and add up the time the reader has nothing new to read."
+                tr("Your function returns None (still the stub?): walk through the points with "
+                   "a reader clock and add up the time the reader has nothing new to read.")
             ],
         )
-    notes = [f"{passed} of {len(cases)} series measured correctly."]
+    notes = [tr("{passed} of {total} series measured correctly.", passed=passed,
+                total=len(cases))]
     if not problems:
         notes.append(
-            "A reader waits for the first word, then again at every stall longer than "
-            "the text they still have to read; streaming hides everything else."
+            tr("A reader waits for the first word, then again at every stall longer than "
+               "the text they still have to read; streaming hides everything else.")
         )
     return result(name, problems, notes)

@@ -9,11 +9,13 @@ from typing import Any
 
 from sse_lab import conformance
 from sse_lab.exercises.result import CheckResult, result
+from sse_lab.i18n import N_, tr
 
 __all__ = ["check_parser"]
 
-_EXERCISE = "Your own SSE parser (every spec case, fed whole and byte by byte)"
-_MODE_WORDS = {"whole": "fed whole", "bytewise": "fed byte by byte", "prompt": "fed whole"}
+_EXERCISE = N_("Your own SSE parser (every spec case, fed whole and byte by byte)")
+_MODE_WORDS = {"whole": N_("fed whole"), "bytewise": N_("fed byte by byte"),
+               "prompt": N_("fed whole")}
 
 
 def _run_with_timeout(fn: Callable[[], Any], timeout: float) -> tuple[bool, Any]:
@@ -55,34 +57,38 @@ def check_parser(
     that are not met yet (at most ``max_rules``, one example each) and how
     many cases pass. It never raises: a parser that raises, returns junk or
     hangs (``timeout`` seconds) gets a NOT YET with the reason in plain words.
+    The verdict speaks the lab's language; the conformance cases' rules and
+    differences stay in English (they quote the spec).
     """
+    exercise = tr(_EXERCISE)
     if parser_class is None:
         return result(
-            _EXERCISE, ["Nothing to check yet: pass your class, e.g. check_parser(MyParser)."]
+            exercise, [tr("Nothing to check yet: pass your class, e.g. check_parser(MyParser).")]
         )
     if not callable(parser_class):
         return result(
-            _EXERCISE,
-            [
-                f"{parser_class!r} is a parser object; pass the class itself "
+            exercise,
+            [tr(
+                "{got} is a parser object; pass the class itself "
                 "(check_parser(MyParser), not check_parser(MyParser())) so every case "
-                "starts with a fresh parser."
-            ],
+                "starts with a fresh parser.", got=repr(parser_class)
+            )],
         )
     if inspect.isclass(parser_class):
         if not callable(getattr(parser_class, "feed", None)):
-            return result(_EXERCISE, [f"{parser_class.__name__} has no feed(chunk) method."])
+            return result(exercise, [tr("{name} has no feed(chunk) method.",
+                                        name=parser_class.__name__)])
     else:
         try:
             inspect.signature(parser_class).bind()
         except TypeError:
             return result(
-                _EXERCISE,
-                [
+                exercise,
+                [tr(
                     "This exercise wants a class whose objects have feed(chunk) and close(), "
                     "so it can feed every stream byte by byte too; a parse(stream) function "
                     "only ever sees whole streams."
-                ],
+                )],
             )
         except ValueError:  # no signature (a builtin): let the run decide
             pass
@@ -94,37 +100,38 @@ def check_parser(
     )
     if not finished:
         return result(
-            _EXERCISE,
-            [
-                f"The checker gave up after {timeout:g} s: a feed() call seems to never "
-                "return (a loop that does not consume its buffer?)."
-            ],
+            exercise,
+            [tr(
+                "The checker gave up after {timeout:g} s: a feed() call seems to never "
+                "return (a loop that does not consume its buffer?).", timeout=timeout
+            )],
         )
     if isinstance(outcome, BaseException):
-        return result(_EXERCISE, [f"Could not run your parser: {outcome}"])
+        return result(exercise, [tr("Could not run your parser: {error}", error=outcome)])
     failures: list[conformance.Failure] = outcome
 
     failed_cases = {f.case for f in failures}
     passed = len(cases) - len(failed_cases)
-    notes = [f"{passed} of {len(cases)} spec cases pass, fed whole and byte by byte."]
+    notes = [tr("{passed} of {total} spec cases pass, fed whole and byte by byte.",
+                passed=passed, total=len(cases))]
     if not failures:
-        return result(_EXERCISE, [], notes)
+        return result(exercise, [], notes)
     per_mode = {m: len(cases) - len({f.case for f in failures if f.mode == m}) for m in modes}
-    notes.append(
-        f"Fed whole: {per_mode['whole']} of {len(cases)} pass; "
-        f"fed byte by byte: {per_mode['bytewise']} of {len(cases)}."
-    )
+    notes.append(tr(
+        "Fed whole: {whole} of {total} pass; fed byte by byte: {bytewise} of {total}.",
+        whole=per_mode["whole"], bytewise=per_mode["bytewise"], total=len(cases)
+    ))
 
     problems: list[str] = []
     raised = [f for f in failures if isinstance(f.got, str) and f.got.startswith("<raised")]
     wrong = [f for f in failures if not (isinstance(f.got, str) and f.got.startswith("<raised"))]
     if raised:
         first = raised[0]
-        problems.append(
-            f"{len(raised)} of {len(cases) * len(modes)} runs ended in an error, e.g. case "
-            f"'{first.case}' {_MODE_WORDS[first.mode]}: "
-            f"{first.got[1:-1].removeprefix('raised ')}."
-        )
+        problems.append(tr(
+            "{raised} of {runs} runs ended in an error, e.g. case '{case}' {mode}: {error}.",
+            raised=len(raised), runs=len(cases) * len(modes), case=first.case,
+            mode=tr(_MODE_WORDS[first.mode]), error=first.got[1:-1].removeprefix("raised ")
+        ))
     failed_runs = {(f.case, f.mode) for f in failures}
     dispatched_any = any(f.got != () for f in wrong) or any(
         c.events and (c.name, m) not in failed_runs for c in cases for m in modes
@@ -132,11 +139,11 @@ def check_parser(
     if not dispatched_any:
         # A stub (or a parser that only raises): listing every rule would not help.
         if wrong:
-            problems.append(
+            problems.append(tr(
                 "Your parser has not dispatched a single event yet: feed() must return the "
                 "list of events that the chunk completes (a blank line ends an event)."
-            )
-        return result(_EXERCISE, problems, notes)
+            ))
+        return result(exercise, problems, notes)
 
     by_case = {c.name: c for c in cases}
     groups: dict[str, list[conformance.Failure]] = {}
@@ -146,19 +153,20 @@ def check_parser(
     for rule, group in list(groups.items())[:max_rules]:
         example = group[0]
         more = len({f.case for f in group})
-        count = f" ({more} cases)" if more > 1 else ""
-        problems.append(
-            f"{rule}{count}. For example, case '{example.case}' {_MODE_WORDS[example.mode]}: "
-            f"{_difference(example)}."
-        )
+        count = tr(" ({n} cases)", n=more) if more > 1 else ""
+        problems.append(tr(
+            "{rule}{count}. For example, case '{case}' {mode}: {difference}.",
+            rule=rule, count=count, case=example.case, mode=tr(_MODE_WORDS[example.mode]),
+            difference=_difference(example)
+        ))
     if len(groups) > max_rules:
-        problems.append(f"...and {len(groups) - max_rules} more rules not met yet.")
+        problems.append(tr("...and {n} more rules not met yet.", n=len(groups) - max_rules))
 
     if not any(f.mode == "whole" for f in failures):
         problems.insert(
             0,
-            "Whole streams all work; only byte-by-byte feeding fails. Keep the unfinished "
-            "line, a trailing \\r and any partial UTF-8 bytes between feed() calls "
-            "(codecs.getincrementaldecoder('utf-8')('replace') keeps the bytes for you).",
+            tr("Whole streams all work; only byte-by-byte feeding fails. Keep the unfinished "
+               "line, a trailing \\r and any partial UTF-8 bytes between feed() calls "
+               "(codecs.getincrementaldecoder('utf-8')('replace') keeps the bytes for you)."),
         )
-    return result(_EXERCISE, problems, notes)
+    return result(exercise, problems, notes)

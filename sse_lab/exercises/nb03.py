@@ -7,6 +7,7 @@ from typing import Any
 
 from sse_lab.client import HTTPError, SSEClient, run_sync
 from sse_lab.exercises.result import CheckResult, result
+from sse_lab.i18n import tr
 from sse_lab.protocol import DONE
 from sse_lab.recording import Recording
 
@@ -30,7 +31,8 @@ async def _read(url: str, idle: float, deadline: float) -> tuple[Recording, str 
     try:
         await asyncio.wait_for(consume(), deadline)
     except asyncio.TimeoutError:
-        return client.recording, f"the stream was still open after {deadline:g} s"
+        return client.recording, tr("the stream was still open after {deadline:g} s",
+                                    deadline=deadline)
     finally:
         await client.close()
     return client.recording, None
@@ -54,99 +56,108 @@ def check_countdown(
     hangs: a silent stream is given up after ``idle`` seconds, an endless one
     after ``deadline`` seconds.
     """
-    exercise = f"A countdown handler at {path}"
+    exercise = tr("A countdown handler at {path}", path=path)
     base = server if isinstance(server, str) else getattr(server, "url", None)
     if not base:
-        return result(exercise, ["Pass the running server: check_countdown(server)."])
+        return result(exercise, [tr("Pass the running server: check_countdown(server).")])
     if not isinstance(server, str) and not getattr(server, "running", True):
-        return result(exercise, ["The server is stopped: run start_server() again first."])
+        return result(exercise, [tr("The server is stopped: run start_server() again first.")])
     url = base.rstrip("/") + path
 
     try:
         rec, cut = run_sync(lambda: _read(url, idle, deadline))
     except HTTPError as exc:
         if exc.status == 404:
-            why = (
-                f"GET {path} answered 404 Not Found: register your handler first, "
-                f'with server.add_handler(r"{path}", Countdown).'
+            why = tr(
+                "GET {path} answered 404 Not Found: register your handler first, "
+                'with server.add_handler(r"{path}", Countdown).', path=path
             )
         elif exc.status == 200:
-            why = (
-                f"GET {path} answered {str(exc).removeprefix('HTTP 200 ')!r} instead of "
-                "Content-Type: text/event-stream. Subclass SSEHandler: it sets the SSE headers."
+            why = tr(
+                "GET {path} answered {got} instead of "
+                "Content-Type: text/event-stream. Subclass SSEHandler: it sets the SSE headers.",
+                path=path, got=repr(str(exc).removeprefix("HTTP 200 "))
             )
         else:
-            why = f"GET {path} answered {exc}: did stream() or parse_arguments() raise?"
+            why = tr("GET {path} answered {error}: did stream() or parse_arguments() raise?",
+                     path=path, error=exc)
         return result(exercise, [why])
     except Exception as exc:
-        return result(exercise, [f"Could not read {url}: {type(exc).__name__}: {exc}"])
+        return result(exercise, [tr("Could not read {url}: {kind}: {error}", url=url,
+                                    kind=type(exc).__name__, error=exc)])
 
     problems: list[str] = []
     notes: list[str] = []
     ctype = rec.headers.get("Content-Type", "")
     if not ctype.startswith("text/event-stream"):  # pragma: no cover - the client refuses it
-        problems.append(f"Content-Type is {ctype!r}, expected text/event-stream.")
+        problems.append(tr("Content-Type is {ctype}, expected text/event-stream.",
+                           ctype=repr(ctype)))
     events = [a.event for a in rec.arrivals]
     datas = [e.data for e in events]
     numbers = [e for e in events if e.data != DONE]
 
     if not events:
         problems.append(
-            "No event arrived: stream() returned (or stayed silent) without sending "
-            'anything. Call await self.send("5"), then "4"... inside stream().'
+            tr("No event arrived: stream() returned (or stayed silent) without sending "
+               'anything. Call await self.send("5"), then "4"... inside stream().')
         )
     elif [e.data for e in numbers] != _EXPECTED:
         got = ", ".join(repr(d) for d in datas[:12]) + (", ..." if len(datas) > 12 else "")
-        problems.append(f"Expected the events '5', '4', '3', '2', '1' in this order; got {got}.")
+        problems.append(tr("Expected the events '5', '4', '3', '2', '1' in this order; got "
+                           "{got}.", got=got))
     if events and not rec.done:
-        problems.append(f"No final {DONE} event: send it after the 1 so the client knows the end.")
+        problems.append(tr("No final {DONE} event: send it after the 1 so the client knows the "
+                           "end.", DONE=DONE))
     elif rec.done and datas[-1] != DONE:  # pragma: no cover - the client stops at [DONE]
-        problems.append(f"{DONE} must be the last event.")
+        problems.append(tr("{DONE} must be the last event.", DONE=DONE))
     if cut:
-        problems.append(f"Gave up: {cut}. Does stream() end after sending {DONE}?")
+        problems.append(tr("Gave up: {cut}. Does stream() end after sending {DONE}?", cut=cut,
+                           DONE=DONE))
     elif rec.error and rec.error.startswith("TimeoutError") and not rec.done:
         problems.append(
-            f"Nothing arrived for {idle:g} s, so the checker stopped reading: is stream() "
-            "waiting forever (or blocking the server with time.sleep instead of "
-            "await asyncio.sleep)?"
+            tr("Nothing arrived for {idle:g} s, so the checker stopped reading: is stream() "
+               "waiting forever (or blocking the server with time.sleep instead of await "
+               "asyncio.sleep)?", idle=idle)
         )
     elif rec.error and not rec.done:
-        problems.append(f"The stream broke off: {rec.error}.")
+        problems.append(tr("The stream broke off: {error}.", error=rec.error))
 
     if numbers:
         times = [a.t for a in rec.arrivals if a.event.data != DONE]
         span = times[-1] - times[0]
         if len(times) > 1 and span < 0.05:
             notes.append(
-                f"All the numbers arrived within {span * 1000:.0f} ms of each other; add "
-                "await asyncio.sleep(0.2) between sends for a countdown you can watch."
+                tr("All the numbers arrived within {ms:.0f} ms of each other; add await "
+                   "asyncio.sleep(0.2) between sends for a countdown you can watch.",
+                   ms=span * 1000)
             )
         elif len(times) > 1:
             gap = span / (len(times) - 1)
-            notes.append(f"Paced: one number every {gap * 1000:.0f} ms on average.")
+            notes.append(tr("Paced: one number every {ms:.0f} ms on average.", ms=gap * 1000))
         ids = [e.id for e in numbers]
         if all(ids):
-            notes.append(f"Ids present ({', '.join(ids)}): a reconnecting client can resume.")
+            notes.append(tr("Ids present ({ids}): a reconnecting client can resume.",
+                            ids=", ".join(ids)))
         else:
-            which = "the events" if not any(ids) else "some events"
+            which = tr("the events") if not any(ids) else tr("some events")
             notes.append(
-                f"No id on {which}: add id=str(n) to send() so a client that reconnects "
-                "can say where it stopped (Last-Event-ID)."
+                tr("No id on {which}: add id=str(n) to send() so a client that reconnects can "
+                   "say where it stopped (Last-Event-ID).", which=which)
             )
         kinds = sorted({e.event for e in numbers} - {"message"})
         if kinds:
             notes.append(
-                f"Event type {', '.join(kinds)}: a browser's onmessage ignores these; it "
-                f"needs addEventListener('{kinds[0]}', ...)."
+                tr("Event type {kinds}: a browser's onmessage ignores these; it needs "
+                   "addEventListener('{kind}', ...).", kinds=", ".join(kinds), kind=kinds[0])
             )
 
     if problems:
         routes = _routes_for(server, path)
         if len(routes) > 1:
             problems.append(
-                f"{len(routes)} handlers are registered for {path} and the server uses the "
-                "first one: registering the same path again does not replace it. Use a new "
-                f'path (e.g. server.add_handler(r"{path}2", Countdown), then '
-                f'check_countdown(server, "{path}2")) or restart the kernel.'
+                tr("{n} handlers are registered for {path} and the server uses the first one: "
+                   "registering the same path again does not replace it. Use a new path (e.g. "
+                   'server.add_handler(r"{path}2", Countdown), then check_countdown(server, '
+                   '"{path}2")) or restart the kernel.', n=len(routes), path=path)
             )
     return result(exercise, problems, notes)

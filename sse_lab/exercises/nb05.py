@@ -21,6 +21,7 @@ from typing import Any
 from sse_lab.exercises.result import CheckResult, result
 from sse_lab.exercises.sandbox import TIME_LIMIT, grade
 from sse_lab.exercises.sandbox import is_number as _is_number
+from sse_lab.i18n import N_, tr
 from sse_lab.metrics import percentile, summarize
 from sse_lab.protocol import DONE, Event
 from sse_lab.recording import Arrival, Recording
@@ -50,15 +51,15 @@ def percentile_cases() -> list[PercentileCase]:
     """The samples :func:`check_percentile` tries."""
     itl = (0.081, 0.052, 0.147, 0.066, 0.120, 0.093, 0.058, 0.139, 0.071, 0.104)
     return [
-        PercentileCase("the median of [15, 20, 35, 40, 50]", (15, 20, 35, 40, 50), 50),
-        PercentileCase("p40 of [15, 20, 35, 40, 50] (between two values)", (15, 20, 35, 40, 50),
+        PercentileCase(N_("the median of [15, 20, 35, 40, 50]"), (15, 20, 35, 40, 50), 50),
+        PercentileCase(N_("p40 of [15, 20, 35, 40, 50] (between two values)"), (15, 20, 35, 40, 50),
                        40),
-        PercentileCase("the median of an even count [1, 2, 3, 4]", (1, 2, 3, 4), 50),
-        PercentileCase("p90 of ten unsorted gaps", itl, 90),
-        PercentileCase("p99 of ten unsorted gaps", itl, 99),
-        PercentileCase("p0 (the minimum) of unsorted gaps", itl, 0),
-        PercentileCase("p100 (the maximum) of unsorted gaps", itl, 100),
-        PercentileCase("p99 of a single value [0.25]", (0.25,), 99),
+        PercentileCase(N_("the median of an even count [1, 2, 3, 4]"), (1, 2, 3, 4), 50),
+        PercentileCase(N_("p90 of ten unsorted gaps"), itl, 90),
+        PercentileCase(N_("p99 of ten unsorted gaps"), itl, 99),
+        PercentileCase(N_("p0 (the minimum) of unsorted gaps"), itl, 0),
+        PercentileCase(N_("p100 (the maximum) of unsorted gaps"), itl, 100),
+        PercentileCase(N_("p99 of a single value [0.25]"), (0.25,), 99),
     ]
 
 
@@ -85,21 +86,23 @@ def _unsorted(values: Sequence[float], q: float) -> float | None:
 def _judge_percentile(case: PercentileCase, got: Any) -> str | None:
     exp = case.expected
     if not _is_number(got):
-        return f"For {case.name} you returned {got!r}; expected a number ({exp:.6g})."
+        return tr("For {case} you returned {got}; expected a number ({exp:.6g}).",
+                  case=tr(case.name), got=repr(got), exp=exp)
     if math.isclose(got, exp, rel_tol=1e-9, abs_tol=1e-12):
         return None
-    msg = f"For {case.name} you returned {got:.6g}; expected {exp:.6g}"
+    msg = tr("For {case} you returned {got:.6g}; expected {exp:.6g}", case=tr(case.name),
+             got=got, exp=exp)
     unsorted = _unsorted(case.values, case.q)
     if unsorted is not None and list(case.values) != sorted(case.values) and math.isclose(
         got, unsorted, rel_tol=1e-9
     ):
-        return msg + ": sort the values first (percentiles are about ranks)."
+        return tr("{msg}: sort the values first (percentiles are about ranks).", msg=msg)
     if any(math.isclose(got, v, rel_tol=1e-9) for v in _nearest_rank(case.values, case.q)):
         return (
-            msg + ": that is one of the two neighbouring values; interpolate between them "
-            "at the fractional rank `(n - 1) * q / 100`."
+            tr("{msg}: that is one of the two neighbouring values; interpolate between them "
+               "at the fractional rank `(n - 1) * q / 100`.", msg=msg)
         )
-    return msg + "."
+    return tr("{msg}.", msg=msg)
 
 
 def check_percentile(
@@ -116,13 +119,14 @@ def check_percentile(
             on which p50, p90 and p99 must match too.
         timeout: Seconds allowed per call.
     """
-    name = "Exercise 1: percentile(values, q)"
+    name = tr("Exercise 1: percentile(values, q)")
     if not callable(fn):
-        return result(name, [f"Expected a function, got {fn!r}."])
+        return result(name, [tr("Expected a function, got {fn}.", fn=repr(fn))])
     cases = percentile_cases()
     if also:
         live = tuple(float(v) for v in also)
-        cases += [PercentileCase(f"p{q} of your live sample", live, q) for q in (50, 90, 99)]
+        cases += [PercentileCase(tr("p{q} of your live sample", q=q), live, q)
+                  for q in (50, 90, 99)]
     given: list[tuple[list[float], tuple[float, ...]]] = []  # what fn got, and the original
 
     def args(case: PercentileCase) -> tuple[list[float], float]:
@@ -134,27 +138,28 @@ def check_percentile(
         fn, cases, args, _judge_percentile,
         timeout=timeout, preposition="For",
         hint=lambda case, exc: (
-            " Is `q` a percent (0-100)? The rank is `(n - 1) * q / 100`."
+            tr(" Is `q` a percent (0-100)? The rank is `(n - 1) * q / 100`.")
             if isinstance(exc, IndexError) else ""
         ),
     )
     if g.stub:
-        return result(name, ["`percentile` is still the stub: fill in its body."])
+        return result(name, [tr("`percentile` is still the stub: fill in its body.")])
     problems, passed = g.problems, g.passed
     mutated = any(list(original) != values for values, original in given)
     if g.all_none:
         return result(name, [
-            "Your function returns None (still the stub?): sort the values, find the "
-            "fractional rank `(n - 1) * q / 100` and interpolate."
+            tr("Your function returns None (still the stub?): sort the values, find the "
+               "fractional rank `(n - 1) * q / 100` and interpolate.")
         ])
     if mutated:
         problems.append(
-            "Your function reordered the caller's list (`values.sort()`); use "
-            "`sorted(values)` so the caller's data stays as it was."
+            tr("Your function reordered the caller's list (`values.sort()`); use "
+               "`sorted(values)` so the caller's data stays as it was.")
         )
-    notes = [f"{passed} of {len(cases)} percentiles right."]
+    notes = [tr("{passed} of {total} percentiles right.", passed=passed, total=len(cases))]
     if not problems:
-        notes.append("Same definition as `numpy.percentile` (linear) and `metrics.percentile`.")
+        notes.append(tr("Same definition as `numpy.percentile` (linear) and "
+                        "`metrics.percentile`."))
     return result(name, problems, notes)
 
 
@@ -187,17 +192,17 @@ def tps_cases() -> list[TPSCase]:
 
     steady = [(0.5 + 0.1 * i, tok(i)) for i in range(11)]  # 10 gaps in 1 s after a 0.5 s wait
     return [
-        TPSCase("a stream: first token at 0.5 s, then 10 more, one every 0.1 s, then `[DONE]`",
+        TPSCase(N_("a stream: first token at 0.5 s, then 10 more, one every 0.1 s, then `[DONE]`"),
                 _rec(steady + [(1.6, done)], end=1.6)),
-        TPSCase("the same stream opened by a `status` event at 0.05 s",
+        TPSCase(N_("the same stream opened by a `status` event at 0.05 s"),
                 _rec([(0.05, Event(event="status", data="thinking"))] + steady
                      + [(1.6, done)], end=1.6)),
-        TPSCase("a bursty stream: 3 tokens at 0.2 s, 3 at 0.5 s, 3 at 0.8 s",
+        TPSCase(N_("a bursty stream: 3 tokens at 0.2 s, 3 at 0.5 s, 3 at 0.8 s"),
                 _rec([(0.2 + 0.3 * (i // 3), tok(i)) for i in range(9)] + [(0.8, done)])),
-        TPSCase("a single token", _rec([(0.3, tok(0)), (0.3, done)])),
-        TPSCase("a buffered stream: all 20 tokens in one read at 2.0 s",
+        TPSCase(N_("a single token"), _rec([(0.3, tok(0)), (0.3, done)])),
+        TPSCase(N_("a buffered stream: all 20 tokens in one read at 2.0 s"),
                 _rec([(2.0, tok(i)) for i in range(20)] + [(2.0, done)])),
-        TPSCase("a stream with no token at all", _rec([(0.4, done)])),
+        TPSCase(N_("a stream with no token at all"), _rec([(0.4, done)])),
     ]
 
 
@@ -208,40 +213,45 @@ def _judge_tps(case: TPSCase, got: Any) -> str | None:
         if got is None:
             return None
         if _is_number(got) and got == 0:
-            return (f"For {case.name} you returned 0; return None when there is no rate to "
-                    "measure (fewer than two tokens, or no time between the first and last).")
-        return f"For {case.name} you returned {got!r}; expected None (no rate to measure)."
+            return (tr("For {case} you returned 0; return None when there is no rate to "
+                       "measure (fewer than two tokens, or no time between the first and "
+                       "last).", case=tr(case.name)))
+        return tr("For {case} you returned {got}; expected None (no rate to measure).",
+                  case=tr(case.name), got=repr(got))
     if got is None:
-        return f"For {case.name} you returned None; expected {exp:.4g} tokens/s."
+        return tr("For {case} you returned None; expected {exp:.4g} tokens/s.",
+                  case=tr(case.name), exp=exp)
     if not _is_number(got):
-        return f"For {case.name} you returned {got!r}; expected a number ({exp:.4g})."
+        return tr("For {case} you returned {got}; expected a number ({exp:.4g}).",
+                  case=tr(case.name), got=repr(got), exp=exp)
     if math.isclose(got, exp, rel_tol=1e-6):
         return None
-    msg = f"For {case.name} you returned {got:.4g}; expected {exp:.4g} tokens/s"
+    msg = tr("For {case} you returned {got:.4g}; expected {exp:.4g} tokens/s",
+             case=tr(case.name), got=got, exp=exp)
     times = rec.token_times
     n = len(times)
     span = times[-1] - times[0]
     slips = [
         (n / span if span else None,
-         "you counted tokens, but between the first and the last token there are n - 1 gaps"),
+         N_("you counted tokens, but between the first and the last token there are n - 1 gaps")),
         (n / rec.end_time if rec.end_time else None,
-         "you divided by the whole time since the request: that mixes in the wait for the "
-         "first token (TTFT); measure from the first token to the last"),
+         N_("you divided by the whole time since the request: that mixes in the wait for the "
+         "first token (TTFT); measure from the first token to the last")),
         ((n - 1) / rec.end_time if rec.end_time else None,
-         "you measured from the request, not from the first token (the TTFT is a different "
-         "number)"),
+         N_("you measured from the request, not from the first token (the TTFT is a different "
+         "number)")),
         (len(rec.arrivals) / span if span else None,
-         "you counted every arrival: `[DONE]` and other event types are not tokens"),
+         N_("you counted every arrival: `[DONE]` and other event types are not tokens")),
         ((len(rec.arrivals) - 1) / (rec.arrivals[-1].t - rec.arrivals[0].t)
          if rec.arrivals and rec.arrivals[-1].t > rec.arrivals[0].t else None,
-         "you used every arrival: only `message` events other than `[DONE]` are tokens"),
+         N_("you used every arrival: only `message` events other than `[DONE]` are tokens")),
         (span / (n - 1) if n > 1 else None,
-         "that is seconds per token (the mean gap); invert it"),
+         N_("that is seconds per token (the mean gap); invert it")),
     ]
     for value, hint in slips:
         if value is not None and math.isclose(got, value, rel_tol=1e-6):
-            return f"{msg}: {hint}."
-    return msg + "."
+            return tr("{msg}: {hint}.", msg=msg, hint=tr(hint))
+    return tr("{msg}.", msg=msg)
 
 
 def check_tokens_per_second(
@@ -257,33 +267,35 @@ def check_tokens_per_second(
         also: Live recordings (a dict by name, or a list), measured too.
         timeout: Seconds allowed per call.
     """
-    name = "Exercise 2: tokens_per_second(rec)"
+    name = tr("Exercise 2: tokens_per_second(rec)")
     if not callable(fn):
-        return result(name, [f"Expected a function, got {fn!r}."])
+        return result(name, [tr("Expected a function, got {fn}.", fn=repr(fn))])
     cases = tps_cases()
     if isinstance(also, Mapping):
         live = list(also.items())
     else:
-        live = [(f"run {i}", r) for i, r in enumerate(also or [])][:5]
-    cases += [TPSCase(f"your live `{k}` recording", r) for k, r in live
+        live = [(tr("run {i}", i=i), r) for i, r in enumerate(also or [])][:5]
+    cases += [TPSCase(tr("your live `{label}` recording", label=k), r) for k, r in live
               if isinstance(r, Recording)]
     g = grade(
         fn, cases, lambda case: (copy.deepcopy(case.recording),), _judge_tps,
         timeout=timeout, preposition="For",
         hint=lambda case, exc: (
-            " With fewer than two tokens, or all at one instant, there is no rate: return None."
+            tr(" With fewer than two tokens, or all at one instant, there is no rate: "
+               "return None.")
             if isinstance(exc, (ZeroDivisionError, IndexError)) else ""
         ),
     )
     if g.stub:
-        return result(name, ["`tokens_per_second` is still the stub: fill in its body."])
+        return result(name, [tr("`tokens_per_second` is still the stub: fill in its body.")])
     problems, passed = g.problems, g.passed
     if g.all_none:
         return result(name, [
-            "Your function returns None for every recording (still the stub?): take the "
-            "token times, then (number of tokens - 1) / (last - first)."
+            tr("Your function returns None for every recording (still the stub?): take the "
+               "token times, then (number of tokens - 1) / (last - first).")
         ])
-    notes = [f"{passed} of {len(cases)} recordings measured correctly."]
+    notes = [tr("{passed} of {total} recordings measured correctly.", passed=passed,
+                total=len(cases))]
     if not problems:
-        notes.append("tokens/s is the decode rate once the stream flows: TTFT is left out.")
+        notes.append(tr("tokens/s is the decode rate once the stream flows: TTFT is left out."))
     return result(name, problems, notes)

@@ -25,6 +25,7 @@ from sse_lab.exercises.sandbox import Timeout as _Timeout
 from sse_lab.exercises.sandbox import call_limited
 from sse_lab.exercises.sandbox import describe_error as _err
 from sse_lab.exercises.sandbox import is_number as _is_number
+from sse_lab.i18n import N_, tr
 from sse_lab.model import SimulatedLLM
 from sse_lab.smoothing import smooth_schedule
 
@@ -77,62 +78,73 @@ def check_render_tokens(render_tokens: Callable[[list[str]], Any]) -> CheckResul
     the token exactly (so ``<img ...>`` in a token shows as text and never
     becomes an image), and nothing may sit outside the spans.
     """
-    exercise = 'render_tokens(tokens): the typewriter\'s <span class="tok"> per token, escaped'
+    exercise = tr('render_tokens(tokens): the typewriter\'s <span class="tok"> per token, escaped')
     if not callable(render_tokens):
-        return result(exercise, ["Pass your function itself: check_render_tokens(render_tokens)."])
+        return result(exercise,
+                      [tr("Pass your function itself: check_render_tokens(render_tokens).")])
     cases = [
-        ("plain words", ["Hello", ",", " world", "!"]),
-        ("the source's Chinese answer", SimulatedLLM().tokens("你好", 0)),
-        ("tokens that look like HTML", list(EVIL_TOKENS)),
-        ("no tokens", []),
+        (N_("plain words"), ["Hello", ",", " world", "!"]),
+        (N_("the source's Chinese answer"), SimulatedLLM().tokens("你好", 0)),
+        (N_("tokens that look like HTML"), list(EVIL_TOKENS)),
+        (N_("no tokens"), []),
     ]
     problems: list[str] = []
-    for name, tokens in cases:
+    for label, tokens in cases:
+        name = tr(label)
         try:
             out = call_limited(lambda tokens=tokens: render_tokens(list(tokens)),
                                timeout=TIME_LIMIT)
         except _Timeout:
-            problems.append(f"{name}: render_tokens() did not return within {TIME_LIMIT:g} s.")
+            problems.append(tr("{name}: render_tokens() did not return within {TIME_LIMIT:g} "
+                               "s.", name=name, TIME_LIMIT=TIME_LIMIT))
             break
         except Exception as exc:
-            problems.append(f"{name}: render_tokens() raised {_err(exc)}.")
+            problems.append(tr("{name}: render_tokens() raised {error}.", name=name,
+                               error=_err(exc)))
             break
         if not isinstance(out, str):
-            problems.append(f"{name}: render_tokens() returned {out!r}; return one HTML string.")
+            problems.append(tr("{name}: render_tokens() returned {out}; return one HTML "
+                               "string.", name=name, out=repr(out)))
             break
         parser = _Spans()
         try:
             parser.feed(out)
             parser.close()
         except Exception as exc:  # pragma: no cover - HTMLParser is lenient
-            problems.append(f"{name}: the HTML could not be parsed ({_err(exc)}).")
+            problems.append(tr("{name}: the HTML could not be parsed ({error}).", name=name,
+                               error=_err(exc)))
             break
         others = [tag for tag, _ in parser.elements if tag != "span"]
         if others:
             evil = next((t for t in tokens if f"<{others[0]}" in t), None)
             problems.append(
-                f"{name}: the HTML contains a <{others[0]}> element"
-                + (f" that came from the token {evil!r}" if evil else "")
-                + ". Escape each token with html.escape(token): in the browser that is "
-                "what span.textContent = token does, and what innerHTML does not."
+                tr("{name}: the HTML contains a <{tag}> element that came from the token "
+                   "{token}. Escape each token with html.escape(token): in the browser that is "
+                   "what span.textContent = token does, and what innerHTML does not.",
+                   name=name, tag=others[0], token=repr(evil)) if evil else
+                tr("{name}: the HTML contains a <{tag}> element. Escape each token with "
+                   "html.escape(token): in the browser that is what span.textContent = token "
+                   "does, and what innerHTML does not.", name=name, tag=others[0])
             )
             break
         spans = [attrs for tag, attrs in parser.elements if tag == "span"]
         if len(spans) != len(tokens):
             problems.append(
-                f"{name}: {len(tokens)} tokens gave {len(spans)} <span> elements; "
-                "make exactly one per token."
+                tr("{name}: {tokens} tokens gave {spans} <span> elements; make exactly one "
+                   "per token.",
+                   name=name, tokens=len(tokens), spans=len(spans))
             )
             break
         if any((a.get("class") or "").split() != ["tok"] for a in spans):
             problems.append(
-                f'{name}: give every span class="tok" (the page\'s CSS fades those in).'
+                tr("{name}: give every span class=\"tok\" (the page's CSS fades those in).",
+                   name=name)
             )
             break
         if parser.outside:
             problems.append(
-                f"{name}: text outside the spans: {parser.outside[0]!r}. Put each token "
-                "inside its span and nothing between them."
+                tr("{name}: text outside the spans: {text}. Put each token inside its span and "
+                   "nothing between them.", name=name, text=repr(parser.outside[0]))
             )
             break
         wrong = next(
@@ -142,16 +154,17 @@ def check_render_tokens(render_tokens: Callable[[list[str]], Any]) -> CheckResul
             token, shown = wrong
             hint = ""
             if shown == html.unescape(html.escape(html.escape(token))):
-                hint = " It was escaped twice: escape once."
+                hint = tr(" It was escaped twice: escape once.")
             problems.append(
-                f"{name}: the token {token!r} is shown as {shown!r}.{hint}"
+                tr("{name}: the token {token} is shown as {shown}.{hint}",
+                   name=name, token=repr(token), shown=repr(shown), hint=hint)
             )
             break
     notes = []
     if not problems:
         notes.append(
-            "Every token is one span, shown exactly as text: even "
-            "'<img src=x onerror=alert(1)>' stays harmless characters."
+            tr("Every token is one span, shown exactly as text: even "
+               "'<img src=x onerror=alert(1)>' stays harmless characters.")
         )
     return result(exercise, problems, notes)
 
@@ -163,12 +176,13 @@ def _cases() -> list[tuple[str, list[float], float, float]]:
     bursty = SimulatedLLM(cadence="bursty", speed=2).plan("Why do AI chats stream?", 0)
     steady = SimulatedLLM(speed=2).plan("你好", 0)
     return [
-        ("a bursty stream", bursty.emit_times(), 0.05, 0.5),
-        ("a steady stream", steady.emit_times(), 0.03, 0.5),
-        ("one token", [0.2], 0.05, 0.5),
-        ("no tokens", [], 0.05, 0.5),
-        ("a big burst after a pause (the lag bound must act)", [0.1] + [1.0] * 30, 0.05, 0.3),
-        ("interval 0 (show on arrival)", [0.1, 0.1, 0.2, 0.5], 0.0, 0.5),
+        (N_("a bursty stream"), bursty.emit_times(), 0.05, 0.5),
+        (N_("a steady stream"), steady.emit_times(), 0.03, 0.5),
+        (N_("one token"), [0.2], 0.05, 0.5),
+        (N_("no tokens"), [], 0.05, 0.5),
+        (N_("a big burst after a pause (the lag bound must act)"), [0.1] + [1.0] * 30, 0.05,
+         0.3),
+        (N_("interval 0 (show on arrival)"), [0.1, 0.1, 0.2, 0.5], 0.0, 0.5),
     ]
 
 
@@ -185,51 +199,56 @@ def check_smooth(smooth: Callable[..., Any]) -> CheckResult:
     Compared with :func:`sse_lab.smoothing.smooth_schedule` (``interval=``,
     ``catch_up=False``) on bursty, steady and extreme inputs.
     """
-    exercise = "smooth(arrivals, interval, max_lag): an even reveal of bursty tokens"
+    exercise = tr("smooth(arrivals, interval, max_lag): an even reveal of bursty tokens")
     if not callable(smooth):
-        return result(exercise, ["Pass your function itself: check_smooth(smooth)."])
+        return result(exercise, [tr("Pass your function itself: check_smooth(smooth).")])
     problems: list[str] = []
-    for name, arrivals, interval, max_lag in _cases():
+    for label, arrivals, interval, max_lag in _cases():
+        name = tr(label)
         try:
             got = call_limited(lambda a=arrivals, i=interval, m=max_lag: smooth(list(a), i, m),
                                timeout=TIME_LIMIT)
         except _Timeout:
-            problems.append(f"{name}: smooth() did not return within {TIME_LIMIT:g} s.")
+            problems.append(tr("{name}: smooth() did not return within {TIME_LIMIT:g} s.",
+                               name=name, TIME_LIMIT=TIME_LIMIT))
             break
         except Exception as exc:
-            problems.append(f"{name}: smooth() raised {_err(exc)}.")
+            problems.append(tr("{name}: smooth() raised {error}.", name=name, error=_err(exc)))
             break
         try:
             got = list(got)
         except TypeError:
-            problems.append(f"{name}: smooth() returned {got!r}; return a list of times.")
+            problems.append(tr("{name}: smooth() returned {got}; return a list of times.",
+                               name=name, got=repr(got)))
             break
         if len(got) != len(arrivals):
             problems.append(
-                f"{name}: {len(arrivals)} arrivals gave {len(got)} display times; "
-                "return one per token."
+                tr("{name}: {arrivals} arrivals gave {times} display times; return one per token.",
+                   name=name, arrivals=len(arrivals), times=len(got))
             )
             break
         if not all(_is_number(x) for x in got):
             bad = next(x for x in got if not _is_number(x))
-            problems.append(f"{name}: {bad!r} is not a time in seconds.")
+            problems.append(tr("{name}: {bad} is not a time in seconds.", name=name, bad=repr(bad)))
             break
         expected = smooth_schedule(arrivals, interval=interval, max_lag=max_lag, catch_up=False)
         early = next((i for i, (a, d) in enumerate(zip(arrivals, got, strict=True))
                       if d < a - 1e-9), None)
         if early is not None:
             problems.append(
-                f"{name}: token {early} is shown at {got[early]:.3f} s but arrived at "
-                f"{arrivals[early]:.3f} s: a token can't be shown before it arrived "
-                "(take max(arrival, previous + interval))."
+                tr("{name}: token {early} is shown at {shown:.3f} s but arrived at "
+                   "{arrived:.3f} s: a token can't be shown before it arrived (take "
+                   "max(arrival, previous + interval)).", name=name, early=early,
+                   shown=got[early], arrived=arrivals[early])
             )
             break
         late = next((i for i, (a, d) in enumerate(zip(arrivals, got, strict=True))
                      if d > a + max_lag + 1e-9), None)
         if late is not None:
             problems.append(
-                f"{name}: token {late} waited {got[late] - arrivals[late]:.3f} s after arriving, "
-                f"more than max_lag = {max_lag:g} s (cap with min(..., arrival + max_lag))."
+                tr("{name}: token {late} waited {waited:.3f} s after arriving, more than max_lag = "
+                   "{max_lag:g} s (cap with min(..., arrival + max_lag)).",
+                   name=name, late=late, waited=got[late] - arrivals[late], max_lag=max_lag)
             )
             break
         wrong = next((i for i, (e, d) in enumerate(zip(expected, got, strict=True))
@@ -237,14 +256,18 @@ def check_smooth(smooth: Callable[..., Any]) -> CheckResult:
         if wrong is not None:
             i = wrong
             problems.append(
-                f"{name}: token {i} (arrived {arrivals[i]:.3f} s) shown at {got[i]:.3f} s, "
-                f"expected {expected[i]:.3f} s"
-                + (" (the first token is shown the moment it arrives)." if i == 0 else
-                   f" = min(max({arrivals[i]:.3f}, {expected[i - 1]:.3f} + {interval:g}), "
-                   f"{arrivals[i]:.3f} + {max_lag:g}).")
+                tr("{name}: token {i} (arrived {arrived:.3f} s) shown at {shown:.3f} s, "
+                   "expected {expected:.3f} s (the first token is shown the moment it "
+                   "arrives).", name=name, i=i, arrived=arrivals[i], shown=got[i],
+                   expected=expected[i]) if i == 0 else
+                tr("{name}: token {i} (arrived {arrived:.3f} s) shown at {shown:.3f} s, "
+                   "expected {expected:.3f} s = min(max({arrived:.3f}, {previous:.3f} + "
+                   "{interval:g}), {arrived:.3f} + {max_lag:g}).", name=name, i=i,
+                   arrived=arrivals[i], shown=got[i], expected=expected[i],
+                   previous=expected[i - 1], interval=interval, max_lag=max_lag)
             )
             break
     notes = []
     if not problems:
-        notes.append("Never early, never more than max_lag late, an even pace in between.")
+        notes.append(tr("Never early, never more than max_lag late, an even pace in between."))
     return result(exercise, problems, notes)

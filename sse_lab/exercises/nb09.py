@@ -23,11 +23,13 @@ from typing import Any
 from sse_lab.dialects import ToolSpec, make_writer, plan_turn
 from sse_lab.exercises.result import CheckResult, result
 from sse_lab.exercises.sandbox import grade
+from sse_lab.i18n import N_, tr
 from sse_lab.model import SimulatedLLM
 
 __all__ = ["check_tool_calls", "tool_call_cases"]
 
-_EXERCISE = "assemble_tool_calls(chunks): join tool-call fragments by index, then parse"
+_EXERCISE = N_("assemble_tool_calls(chunks): join tool-call fragments by index, then "
+               "parse")
 
 _WEATHER = ToolSpec("get_weather", {"type": "object", "properties": {
     "location": {"type": "string"}, "unit": {"type": "string", "enum": ["celsius"]}}})
@@ -80,88 +82,98 @@ def _interleaved() -> Case:
     ]
     expected = [{"id": "call_a", "name": "get_weather", "arguments": {"location": "Tokyo"}},
                 {"id": "call_b", "name": "get_time", "arguments": {"city": "Zürich"}}]
-    return Case("two calls whose fragments interleave", chunks, expected)
+    return Case(N_("two calls whose fragments interleave"), chunks, expected)
 
 
 def tool_call_cases() -> list[Case]:
     """The streams the checker uses (also handy to try your function on)."""
     return [
-        _served("one call", "use get_weather for Tokyo", [_WEATHER], 1),
-        _served("two parallel calls", "get_weather and get_time, please", [_WEATHER, _CLOCK], 2),
+        _served(N_("one call"), "use get_weather for Tokyo", [_WEATHER], 1),
+        _served(N_("two parallel calls"), "get_weather and get_time, please", [_WEATHER, _CLOCK],
+                2),
         _interleaved(),
-        _served("a call followed by the usage chunk (choices: [])", "get_time now?", [_CLOCK],
+        _served(N_("a call followed by the usage chunk (choices: [])"), "get_time now?", [_CLOCK],
                 3, usage=True),
-        _served("a text answer (no tool call at all)", "why stream?", [_WEATHER], 4),
+        _served(N_("a text answer (no tool call at all)"), "why stream?", [_WEATHER], 4),
     ]
 
 
 def _hint(case: Case, exc: BaseException) -> str:
     if isinstance(exc, json.JSONDecodeError) and exc.msg == "Extra data":
-        return (" The text you parsed holds one JSON object after another ('...}{...'): "
-                "fragments of different calls were joined together. Each fragment names its "
-                "call with \"index\"; keep one call per index.")
+        return tr(" The text you parsed holds one JSON object after another ({example}): "
+                  "fragments of different calls were joined together. Each fragment names its "
+                  "call with \"index\"; keep one call per index.", example="'...}{...'")
     if isinstance(exc, json.JSONDecodeError):
-        return (" A fragment such as '{\"lo' is not JSON on its own: join every piece of a "
-                "call first, and call json.loads once the stream has ended.")
+        return tr(" A fragment such as {example} is not JSON on its own: join every piece of "
+                  "a call first, and call json.loads once the stream has ended.",
+                  example="'{\"lo'")
     if isinstance(exc, (IndexError, KeyError)) and "usage" in case.name:
-        return (" The usage chunk has \"choices\": [] and no delta: skip chunks without "
-                "choices.")
+        return tr(" The usage chunk has \"choices\": [] and no delta: skip chunks without "
+                  "choices.")
     if isinstance(exc, (KeyError, TypeError)):
-        return (" Only the first fragment of a call has \"id\", \"type\" and "
-                "\"function\"[\"name\"]; later ones have just \"index\" and a piece of "
-                "\"arguments\": read them with .get().")
+        return tr(" Only the first fragment of a call has \"id\", \"type\" and "
+                  "\"function\"[\"name\"]; later ones have just \"index\" and a piece of "
+                  "\"arguments\": read them with .get().")
     return ""
 
 
 def _judge(case: Case, got: Any) -> str | None:
-    where = f"On '{case.name}'"
+    where = tr("On '{case}'", case=tr(case.name))
     if not isinstance(got, list):
-        return f"{where} you returned {type(got).__name__}; return a list of dicts, one per call."
+        return tr("{where} you returned {kind}; return a list of dicts, one per call.",
+                  where=where, kind=type(got).__name__)
     if not case.expected and got:
-        return f"{where} there is no tool call (the model answered with text); return []."
+        return tr("{where} there is no tool call (the model answered with text); return [].",
+                  where=where)
     if any(not isinstance(c, dict) or not {"id", "name", "arguments"} <= set(c) for c in got):
-        return (f"{where} each call must be a dict with the keys 'id', 'name' and "
-                f"'arguments'; got {got[:1]!r}.")
+        return (tr("{where} each call must be a dict with the keys 'id', 'name' and "
+                   "'arguments'; got {got}.", where=where, got=repr(got[:1])))
     if len(got) < len(case.expected):
-        return (f"{where} you returned {len(got)} call(s) for {len(case.expected)}: each "
-                "fragment names its call with \"index\"; keep one call per index.")
+        return (tr("{where} you returned {calls} call(s) for {expected}: each fragment names "
+                   'its call with "index"; keep one call per index.',
+                   where=where, calls=len(got), expected=len(case.expected)))
     if len(got) > len(case.expected):
-        return (f"{where} you returned {len(got)} calls for {len(case.expected)}: a fragment "
-                "without an \"id\" continues the call with the same index, it does not start "
-                "a new one.")
+        return (tr('{where} you returned {calls} calls for {expected}: a fragment without an "id" '
+                   "continues the call with the same index, it does not start a new one.",
+                   where=where, calls=len(got), expected=len(case.expected)))
     for want, have in zip(case.expected, got, strict=True):
         if isinstance(have["arguments"], str):
-            return (f"{where} 'arguments' is still text ({have['arguments'][:30]!r}...): "
-                    "json.loads the joined pieces so it is an object.")
+            return (tr("{where} 'arguments' is still text ({text}...): json.loads the joined "
+                       "pieces so it is an object.", where=where,
+                       text=repr(have["arguments"][:30])))
         if have["id"] is None or have["name"] is None:
-            return (f"{where} a call lost its id or name: only the first fragment carries "
-                    "them; do not overwrite them with the missing values of later fragments.")
+            return (tr("{where} a call lost its id or name: only the first fragment carries "
+                       "them; do not overwrite them with the missing values of later "
+                       "fragments.", where=where))
         if (have["id"], have["name"]) != (want["id"], want["name"]):
-            return (f"{where} expected {want['name']!r} ({want['id']}) in index order, got "
-                    f"{have['name']!r} ({have['id']}).")
+            return (tr("{where} expected {name} ({id}) in index order, got {got_name} "
+                       "({got_id}).", where=where, name=repr(want["name"]), id=want["id"],
+                       got_name=repr(have["name"]), got_id=have["id"]))
         if have["arguments"] != want["arguments"]:
-            return (f"{where} the arguments of {want['name']!r} should be "
-                    f"{want['arguments']!r}, got {have['arguments']!r}: join the pieces of "
-                    "each index in order, and only those.")
+            return (tr("{where} the arguments of {name} should be {arguments}, got "
+                       "{got_arguments}: join the pieces of each index in order, and only those.",
+                       where=where, name=repr(want['name']), arguments=repr(want['arguments']),
+                       got_arguments=repr(have['arguments'])))
     return None
 
 
 def check_tool_calls(assemble_tool_calls: Callable[[list[dict[str, Any]]], Any]) -> CheckResult:
     """Grade ``assemble_tool_calls(chunks) -> [{"id", "name", "arguments"}]`` on five streams."""
     if not callable(assemble_tool_calls):
-        return result(_EXERCISE, ["Pass your function itself: "
-                                  "check_tool_calls(assemble_tool_calls)."])
+        return result(tr(_EXERCISE), [tr("Pass your function itself: "
+                                         "check_tool_calls(assemble_tool_calls).")])
     cases = tool_call_cases()
     g = grade(assemble_tool_calls, cases,
               lambda case: ([json.loads(json.dumps(c)) for c in case.chunks],),
               _judge, hint=_hint)
     if g.stub:
-        return result(_EXERCISE, ["Your function still returns ... : write its body."])
+        return result(tr(_EXERCISE), [tr("Your function still returns ... : write its body.")])
     if g.all_none:
-        return result(_EXERCISE, ["Your function returned None every time (is its body still "
-                                  "the stub's `...`?): return the list of calls."])
-    notes = [f"{g.passed} of {len(cases)} streams assembled correctly."]
+        return result(tr(_EXERCISE), [tr("Your function returned None every time (is its body "
+                                         "still the stub's `...`?): return the list of calls.")])
+    notes = [tr("{passed} of {total} streams assembled correctly.", passed=g.passed,
+                total=len(cases))]
     if not g.problems:
-        notes.append("Every fragment was joined by index, ids and names survived, and the "
-                     "arguments parse: this is what the openai SDK's stream helper does.")
-    return result(_EXERCISE, g.problems, notes)
+        notes.append(tr("Every fragment was joined by index, ids and names survived, and the "
+                        "arguments parse: this is what the openai SDK's stream helper does."))
+    return result(tr(_EXERCISE), g.problems, notes)

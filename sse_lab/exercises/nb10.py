@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 from sse_lab.client import HTTPError, record_sync
 from sse_lab.exercises.result import CheckResult, result
+from sse_lab.i18n import tr
 
 __all__ = ["check_resumable"]
 
@@ -38,9 +39,9 @@ def check_resumable(server: Any, path: str = "/answer") -> CheckResult:
     reader left; the resumed stream started over (tokens generated twice);
     the two parts do not make the answer of ``/chat`` for the same prompt.
     """
-    exercise = f"A resumable answer at {path}"
+    exercise = tr("A resumable answer at {path}", path=path)
     if not hasattr(server, "stats") or not getattr(server, "running", False):
-        return result(exercise, ["Pass the running lab server: check_resumable(server)."])
+        return result(exercise, [tr("Pass the running lab server: check_resumable(server).")])
     query = urlencode({"prompt": _PROMPT, "seed": _SEED})
     url = f"{server.url}{path}?{query}"
     expected = record_sync(f"{server.url}/chat?{query}").text
@@ -50,31 +51,34 @@ def check_resumable(server: Any, path: str = "/answer") -> CheckResult:
         first = record_sync(url, max_events=_READ, timeout=10)
     except HTTPError as exc:
         hint = (
-            ' Register it: server.add_handler(r"/answer", ResumableAnswer).'
+            tr(' Register it: server.add_handler(r"/answer", ResumableAnswer).')
             if exc.status == 404
             else ""
         )
-        return result(exercise, [f"GET {path} answered {exc}.{hint}"])
+        return result(exercise, [tr("GET {path} answered {exc}.{hint}", path=path, exc=exc,
+                                    hint=hint)])
     problems: list[str] = []
     if len(first.arrivals) < _READ:
         return result(
-            exercise, [f"the stream ended after {len(first.arrivals)} events; expected more"]
+            exercise, [tr("the stream ended after {n} events; expected more",
+                          n=len(first.arrivals))]
         )
     last_id = first.arrivals[-1].event.id
     if not last_id:
-        problems.append("the events carry no `id:`: send each token with id=str(token.index)")
+        problems.append(tr("the events carry no `id:`: send each token with id=str(token.index)"))
     # Generating the rest of the answer takes `rest` seconds; a server that
     # cancels is idle long before half of that.
     plan = server.config.model.plan(_PROMPT, _SEED)
     rest = sum(plan.delays[_READ:])
     if not _settle(server, tasks, max(0.2, rest / 2)):
         problems.append(
-            "the server went on generating after the reader left: let SSEHandler cancel "
-            "the task (do not override on_connection_close)"
+            tr("the server went on generating after the reader left: let SSEHandler cancel "
+               "the task (do not override on_connection_close)")
         )
     left = _stats(server)["events_sent"] - before
     if left > _READ + 1:
-        problems.append(f"{left} events were written for a reader that took {_READ}")
+        problems.append(tr("{left} events were written for a reader that took {read}", left=left,
+                           read=_READ))
     if problems:
         return result(exercise, problems)
 
@@ -86,12 +90,14 @@ def check_resumable(server: Any, path: str = "/answer") -> CheckResult:
     text = first.text + second.text
     if second.tokens[:1] == first.tokens[:1]:
         problems.append(
-            "the resumed stream started over from the first token: start at "
-            "int(Last-Event-ID) + 1 (model.stream(prompt, seed, start=...))"
+            tr("the resumed stream started over from the first token: start at "
+               "int(Last-Event-ID) + 1 (model.stream(prompt, seed, start=...))")
         )
     elif text != expected:
-        problems.append(f"the two parts make {text!r}, expected {expected!r}")
+        problems.append(tr("the two parts make {text}, expected {expected}", text=repr(text),
+                           expected=repr(expected)))
     if not second.done:
-        problems.append("the resumed stream did not end with data: [DONE]")
-    notes = [f"resuming generated {resumed - 1} tokens for the {remaining} still missing"]
+        problems.append(tr("the resumed stream did not end with data: [DONE]"))
+    notes = [tr("resuming generated {resumed} tokens for the {remaining} still missing",
+                resumed=resumed - 1, remaining=remaining)]
     return result(exercise, problems, notes)

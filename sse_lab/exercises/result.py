@@ -9,12 +9,19 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass, field
 
+from sse_lab.i18n import tr
+
 __all__ = ["CheckResult", "inline_code", "result"]
 
 
 @dataclass
 class CheckResult:
-    """The verdict on one exercise: passed or not, and why, in plain words."""
+    """The verdict on one exercise: passed or not, and why, in plain words.
+
+    The checkers write ``exercise``, ``problems`` and ``notes`` in the language the lab
+    speaks when they run; the verdict words (PASS / NOT YET) follow the language at the
+    moment the result is shown.
+    """
 
     exercise: str
     passed: bool
@@ -25,8 +32,8 @@ class CheckResult:
         return self.passed
 
     def __str__(self) -> str:
-        head = (f"PASS  {self.exercise}" if self.passed
-                else f"NOT YET  {self.exercise}")
+        head = (tr("PASS  {exercise}", exercise=self.exercise) if self.passed
+                else tr("NOT YET  {exercise}", exercise=self.exercise))
         lines = [head]
         lines += [f"  - {p}" for p in self.problems]
         lines += [f"  · {n}" for n in self.notes]
@@ -37,7 +44,7 @@ class CheckResult:
 
     def _repr_html_(self) -> str:
         colour = "#1a7f37" if self.passed else "#b35900"
-        mark = "✅ Well done" if self.passed else "🔧 Not yet"
+        mark = tr("✅ Well done") if self.passed else tr("🔧 Not yet")
         items = "".join(f"<li>{inline_code(p)}</li>" for p in self.problems)
         notes = "".join(f"<li style='opacity:.8'>{inline_code(n)}</li>" for n in self.notes)
         return (

@@ -22,6 +22,7 @@ from tornado.iostream import StreamClosedError
 
 from sse_lab.client import HTTPError, record
 from sse_lab.exercises.result import CheckResult, result
+from sse_lab.i18n import tr
 from sse_lab.protocol import DONE
 
 __all__ = ["check_resume_handler"]
@@ -64,32 +65,40 @@ def _read_problems(
     """What is wrong with one reading that should carry ``expect`` from id ``first_id``."""
     problems: list[str] = []
     if rec.error is not None or rec.status != 200:
-        return [f"{label}: the response was {rec.status} ({rec.error}); expected 200 with "
-                "an event stream."]
+        return [tr("{label}: the response was {status} ({error}); expected 200 with "
+                   "an event stream.", label=label, status=rec.status, error=rec.error)]
     if rec.tokens != expect:
         got = rec.tokens
         if got and got == full and len(expect) < len(full):
             problems.append(
-                f"{label}: the stream started from the beginning: read the header with "
-                "`self.request.headers.get(\"Last-Event-ID\")` and go on at that id + 1.")
+                tr("{label}: the stream started from the beginning: read the header with "
+                   '`self.request.headers.get("Last-Event-ID")` and go on at that id + 1.',
+                   label=label))
         elif expect and got[: len(expect)] != expect and got[-len(expect):] == expect:
             problems.append(
-                f"{label}: you sent {len(got) - len(expect)} token(s) too many at the start "
-                f"(from {got[0]!r}); resume *after* the id in Last-Event-ID, at id + 1.")
+                tr("{label}: you sent {extra} token(s) too many at the start (from {first}); "
+                   "resume *after* the id in Last-Event-ID, at id + 1.",
+                   label=label, extra=len(got) - len(expect), first=repr(got[0])))
         elif not expect and got:
             problems.append(
-                f"{label}: nothing is left to send, only `data: {DONE}`; you sent "
-                f"{len(got)} token(s) from {got[0]!r}.")
+                tr("{label}: nothing is left to send, only `data: {DONE}`; you sent {got} "
+                   "token(s) from {first}.", label=label, DONE=DONE, got=len(got),
+                   first=repr(got[0])))
         else:
-            problems.append(f"{label}: expected {len(expect)} tokens starting {expect[:3]!r}, "
-                            f"got {len(got)} starting {got[:3]!r}.")
+            problems.append(tr("{label}: expected {expected} tokens starting {expected_start}, "
+                               "got {got} starting {got_start}.",
+                               label=label, expected=len(expect),
+                               expected_start=repr(expect[:3]), got=len(got),
+                               got_start=repr(got[:3])))
     ids = _ids(rec)
     want = [str(first_id + i) for i in range(len(expect))]
     if rec.tokens == expect and ids != want:
-        problems.append(f"{label}: the ids should be {want[:3]}..., got {ids[:3]}...: give "
-                        "every token event `id: k`, k its index in the whole answer.")
+        problems.append(tr("{label}: the ids should be {want}..., got {ids}...: give every token "
+                           "event `id: k`, k its index in the whole answer.",
+                           label=label, want=want[:3], ids=ids[:3]))
     if not rec.done:
-        problems.append(f"{label}: the stream did not end with `data: {DONE}`.")
+        problems.append(tr("{label}: the stream did not end with `data: {DONE}`.", label=label,
+                           DONE=DONE))
     return problems
 
 
@@ -105,22 +114,22 @@ async def check_resume_handler(
         tokens: The tokens the handler streams (the notebook's ``TOKENS``).
         interval: The pause between tokens the exercise asks for.
     """
-    name = "Exercise 3: Last-Event-ID resume on a plain RequestHandler"
+    name = tr("Exercise 3: Last-Event-ID resume on a plain RequestHandler")
     if not (isinstance(handler_class, type)
             and issubclass(handler_class, tornado.web.RequestHandler)):
-        return result(name, ["Pass your handler class, a subclass of "
-                             "tornado.web.RequestHandler: check_resume_handler(server, "
-                             "ResumeHandler, TOKENS)."])
+        return result(name, [tr("Pass your handler class, a subclass of "
+                                "tornado.web.RequestHandler: check_resume_handler(server, "
+                                "ResumeHandler, TOKENS).")])
     if "get" not in vars(handler_class):
-        return result(name, ["Your class has no `get` method: write `async def get(self):`."])
+        return result(name, [tr("Your class has no `get` method: write `async def get(self):`.")])
     tokens = [str(t) for t in tokens]
     if len(tokens) < 8:
-        return result(name, ["Pass the notebook's TOKENS (at least 8 tokens)."])
+        return result(name, [tr("Pass the notebook's TOKENS (at least 8 tokens).")])
     log: list[tuple[str, float]] = []
     try:
         url = server.add_handler(_PATH, _probe(handler_class, log))
     except Exception as exc:
-        return result(name, [f"Could not mount the handler on the server: {exc}"])
+        return result(name, [tr("Could not mount the handler on the server: {exc}", exc=exc)])
     full_s = len(tokens) * interval
     timeout = max(5.0, 4 * full_s)
     k = len(tokens) // 3
@@ -144,45 +153,46 @@ async def check_resume_handler(
     problems: list[str] = []
     ctype = whole.headers.get("Content-Type", "")
     if whole.status == 200 and not ctype.startswith("text/event-stream"):
-        problems.append(f"Content-Type is {ctype!r}: set `text/event-stream; charset=utf-8` "
-                        "with self.set_header before the first write (EventSource refuses "
-                        "anything else).")
+        problems.append(tr("Content-Type is {ctype}: set `text/event-stream; charset=utf-8` "
+                           "with self.set_header before the first write (EventSource refuses "
+                           "anything else).", ctype=repr(ctype)))
     elif whole.status == 200 and "no-cache" not in whole.headers.get("Cache-Control", ""):
-        problems.append("Set `Cache-Control: no-cache`, so no cache serves an old stream.")
-    problems += _read_problems("The whole answer", whole, tokens, 0, tokens)
+        problems.append(tr("Set `Cache-Control: no-cache`, so no cache serves an old stream."))
+    problems += _read_problems(tr("The whole answer"), whole, tokens, 0, tokens)
     if not problems:
-        problems += _read_problems(f"With Last-Event-ID: {k}", after_k, tokens[k + 1:],
+        problems += _read_problems(tr("With Last-Event-ID: {k}", k=k), after_k, tokens[k + 1:],
                                    k + 1, tokens)
-        problems += _read_problems(f"With Last-Event-ID: {last} (the last token)",
+        problems += _read_problems(tr("With Last-Event-ID: {last} (the last token)", last=last),
                                    after_last, [], last + 1, tokens)
         if garbage_crashed:
-            problems.append("With Last-Event-ID: not-a-number your handler crashed "
-                            "(int() raised). The header comes from the client: treat one "
-                            "that is not a number as absent and start from the beginning.")
+            problems.append(tr("With Last-Event-ID: not-a-number your handler crashed "
+                               "(int() raised). The header comes from the client: treat one "
+                               "that is not a number as absent and start from the beginning."))
         else:
-            problems += _read_problems("With Last-Event-ID: not-a-number", garbage, tokens,
+            problems += _read_problems(tr("With Last-Event-ID: not-a-number"), garbage, tokens,
                                        0, tokens)
     if not problems:
         instants = len({round(t, 3) for t in whole.token_times})
         if instants < len(tokens) // 2:
-            problems.append(f"All {len(tokens)} tokens arrived at {instants} instant(s): "
-                            "`await self.flush()` after every event (and pause with "
-                            f"`await asyncio.sleep({interval})`), or the client sees one "
-                            "lump at the end.")
+            problems.append(tr("All {n} tokens arrived at {instants} instant(s): `await "
+                               "self.flush()` after every event (and pause with `await "
+                               "asyncio.sleep({interval})`), or the client sees one lump at "
+                               "the end.", n=len(tokens), instants=instants, interval=interval))
     if not problems:
         problems += await _leaving_problems(url, log, full_s)
     for crash in crashes:
         if "ValueError" not in crash:
-            problems.append(f"Your handler {crash}.")
+            problems.append(tr("Your handler {crash}.", crash=crash))
     notes = []
     if not problems:
         ended = [o for o, _ in log]
-        notes.append(f"Resumes at id + 1, ignores a garbage id, ends with [DONE]; "
-                     f"{len(tokens)} tokens paced {interval * 1000:.0f} ms apart.")
+        notes.append(tr("Resumes at id + 1, ignores a garbage id, ends with [DONE]; {n} "
+                        "tokens paced {ms:.0f} ms apart.", n=len(tokens), ms=interval * 1000))
         if "raised StreamClosedError" in ended:
-            notes.append("When the reader left, StreamClosedError escaped your get(): it "
-                         "stops the loop, but Tornado logs it as an error. Catch it and return.")
-        notes.append("SSEHandler does these steps for you; now you know what they are.")
+            notes.append(tr("When the reader left, StreamClosedError escaped your get(): it "
+                            "stops the loop, but Tornado logs it as an error. Catch it and "
+                            "return."))
+        notes.append(tr("SSEHandler does these steps for you; now you know what they are."))
     return result(name, problems, notes)
 
 
@@ -190,16 +200,19 @@ def _failure(exc: BaseException, crashes: list[str]) -> str:
     """Explain a reading that was not an event stream at all."""
     status = getattr(exc, "status", None)
     if status == 500:
-        why = f" ({crashes[0]})" if crashes else ""
-        return f"Your handler crashed with a 500{why}."
+        if crashes:
+            return tr("Your handler crashed with a 500 ({crash}).", crash=crashes[0])
+        return tr("Your handler crashed with a 500.")
     if status == 200:
         if not getattr(exc, "body", b""):
-            return ("The response is empty and not an event stream: is `get()` still the stub? "
-                    "Set `Content-Type: text/event-stream; charset=utf-8` and write the events.")
-        return ("The response is not an event stream: set `Content-Type: text/event-stream; "
-                "charset=utf-8` with self.set_header before the first write (EventSource "
-                "refuses anything else).")
-    return f"Reading /exercise-resume failed: {type(exc).__name__}: {exc}"
+            return tr("The response is empty and not an event stream: is `get()` still the "
+                      "stub? Set `Content-Type: text/event-stream; charset=utf-8` and write the "
+                      "events.")
+        return tr("The response is not an event stream: set `Content-Type: text/event-stream; "
+                  "charset=utf-8` with self.set_header before the first write (EventSource "
+                  "refuses anything else).")
+    return tr("Reading /exercise-resume failed: {kind}: {error}", kind=type(exc).__name__,
+              error=exc)
 
 
 async def _leaving_problems(url: str, log: list[tuple[str, float]], full_s: float) -> list[str]:
@@ -212,10 +225,11 @@ async def _leaving_problems(url: str, log: list[tuple[str, float]], full_s: floa
     while len(log) == before and time.monotonic() < deadline:
         await asyncio.sleep(0.01)
     if len(log) == before:
-        return ["After the reader left, your get() was still running seconds later: stop "
-                "when a write or flush raises StreamClosedError."]
+        return [tr("After the reader left, your get() was still running seconds later: stop "
+                   "when a write or flush raises StreamClosedError.")]
     _, ended = log[before]
     if ended - left > 0.5 and ended - t0 > 0.8 * full_s:
-        return [f"After the reader left, your get() went on for {ended - left:.2f} s, to the "
-                "end of the answer: do not swallow StreamClosedError inside the loop; return."]
+        return [tr("After the reader left, your get() went on for {seconds:.2f} s, to the "
+                   "end of the answer: do not swallow StreamClosedError inside the loop; "
+                   "return.", seconds=ended - left)]
     return []

@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sse_lab.i18n import tr
+
 #: Seconds the learner's function may take on one input.
 TIME_LIMIT = 2.0
 #: Seconds for a check that calls the learner's function thousands of times
@@ -83,7 +85,10 @@ def grade(
     """Run ``fn(*args(case))`` on every case and judge each answer.
 
     ``judge(case, answer)`` returns a problem in plain words, or ``None`` when
-    the answer is right; ``hint(case, exc)`` adds advice to an exception.
+    the answer is right; ``hint(case, exc)`` adds advice to an exception (already
+    translated, starting with a space). ``case.name`` is an English label marked with
+    ``N_`` (or text already translated), shown through ``tr``. ``preposition`` is
+    ``"On"`` or ``"For"``.
     Grading stops early when ``fn`` returns ``...`` (the stub left as is).
     """
     g = Grading(total=len(cases))
@@ -92,13 +97,18 @@ def grade(
             got = call_limited(fn, *args(case), timeout=timeout)
         except Timeout:
             g.problems.append(
-                f"{preposition} {case.name} your function did not return within {timeout:g} s."
+                tr("On {case} your function did not return within {timeout:g} s.",
+                   case=tr(case.name), timeout=timeout) if preposition == "On" else
+                tr("For {case} your function did not return within {timeout:g} s.",
+                   case=tr(case.name), timeout=timeout)
             )
             continue
         except Exception as exc:
             g.problems.append(
-                f"{preposition} {case.name} your function raised "
-                f"{describe_error(exc)}.{hint(case, exc)}"
+                tr("On {case} your function raised {error}.{hint}", case=tr(case.name),
+                   error=describe_error(exc), hint=hint(case, exc)) if preposition == "On" else
+                tr("For {case} your function raised {error}.{hint}", case=tr(case.name),
+                   error=describe_error(exc), hint=hint(case, exc))
             )
             continue
         if got is Ellipsis:

@@ -19,6 +19,7 @@ from typing import Any
 from sse_lab.exercises.result import CheckResult, result
 from sse_lab.exercises.sandbox import Timeout as _Timeout
 from sse_lab.exercises.sandbox import call_limited, describe_error
+from sse_lab.i18n import N_, tr
 from sse_lab.model import SOURCE_ANSWER
 from sse_lab.tokenizer import Utf8Stream, token_bytes
 
@@ -44,12 +45,13 @@ def _case(name: str, pieces: list[bytes]) -> _Case:
 def _cases() -> list[_Case]:
     emoji = "🚀".encode()
     return [
-        _case("the article's answer in real cl100k_base tokens", token_bytes(SOURCE_ANSWER)),
-        _case("plain English tokens", token_bytes("Streaming keeps the reader busy.")),
-        _case("an emoji cut into three tokens", [b"go ", emoji[:2], emoji[2:3], emoji[3:]]),
-        _case("é cut between two tokens", [b"caf\xc3", b"\xa9 au lait"]),
-        _case("every byte on its own", [bytes([b]) for b in "Grüße, 世界!".encode()]),
-        _case("a stream that ends inside a character", [b"ok ", b"\xe5\x8a"]),
+        _case(N_("the article's answer in real cl100k_base tokens"),
+              token_bytes(SOURCE_ANSWER)),
+        _case(N_("plain English tokens"), token_bytes("Streaming keeps the reader busy.")),
+        _case(N_("an emoji cut into three tokens"), [b"go ", emoji[:2], emoji[2:3], emoji[3:]]),
+        _case(N_("é cut between two tokens"), [b"caf\xc3", b"\xa9 au lait"]),
+        _case(N_("every byte on its own"), [bytes([b]) for b in "Grüße, 世界!".encode()]),
+        _case(N_("a stream that ends inside a character"), [b"ok ", b"\xe5\x8a"]),
     ]
 
 
@@ -60,35 +62,40 @@ def _run(cls: Any, pieces: tuple[bytes, ...]) -> tuple[list[Any], Any]:
 
 
 def _diagnose(case: _Case, outs: list[Any], rest: Any) -> str | None:
-    where = "On {case}"  # filled in by the caller, which groups cases with one diagnosis
+    # "{case}" stays in the text: the caller fills it in, grouping cases with one diagnosis.
+    where = "{case}"
     bad = [o for o in [*outs, rest] if not isinstance(o, str)]
     if bad:
-        return (f"{where}, feed()/close() returned {bad[0]!r}; they must return str "
-                "(\"\" when there is nothing to send yet).")
+        return tr("On {case}, feed()/close() returned {got}; they must return str "
+                  "(\"\" when there is nothing to send yet).", case=where, got=repr(bad[0]))
     sent = "".join(outs) + rest
     wanted = "".join(case.expected) + case.rest
     if sent == wanted and list(outs) == list(case.expected):
         return None
     if _REPLACEMENT in "".join(outs) and _REPLACEMENT not in "".join(case.expected):
-        return (f"{where}, your events carry the replacement character �: each token was "
-                "decoded on its own, so half a character became �. Keep the bytes of an "
-                "unfinished character and put them in front of the next token.")
+        return tr("On {case}, your events carry the replacement character �: each token was "
+                  "decoded on its own, so half a character became �. Keep the bytes of an "
+                  "unfinished character and put them in front of the next token.", case=where)
     if len(sent) < len(wanted) and sent == wanted.replace(_REPLACEMENT, "")[: len(sent)]:
         if case.rest and not rest:
-            return (f"{where}, close() returned {rest!r}: the stream ended inside a character. "
-                    "Do not drop those bytes silently; send U+FFFD (�), as a browser shows "
-                    "a cut-off character (decode with errors=\"replace\", final=True).")
+            return tr("On {case}, close() returned {got}: the stream ended inside a "
+                      "character. Do not drop those bytes silently; send U+FFFD (�), as a "
+                      "browser shows a cut-off character (decode with errors=\"replace\", "
+                      "final=True).", case=where, got=repr(rest))
     if len(sent) < len(wanted):
-        return (f"{where}, characters are missing: you sent {sent!r}, the text is {wanted!r}. "
-                "errors=\"ignore\" throws the halves of a split character away.")
+        return tr("On {case}, characters are missing: you sent {sent}, the text is {wanted}. "
+                  "errors=\"ignore\" throws the halves of a split character away.",
+                  case=where, sent=repr(sent), wanted=repr(wanted))
     if sent == wanted:
         late = next(i for i, (o, e) in enumerate(zip(outs, case.expected, strict=True))
                     if o != e)
-        return (f"{where}, the text is right but it leaves late: after token {late} "
-                f"({case.pieces[late]!r}) you returned {outs[late]!r} where {case.expected[late]!r}"
-                " was complete. Send every whole character at once; hold back only an "
-                "unfinished one.")
-    return f"{where}, you sent {sent!r}, but the tokens spell {wanted!r}."
+        return tr("On {case}, the text is right but it leaves late: after token {late} "
+                  "({piece}) you returned {got} where {complete} was complete. Send every "
+                  "whole character at once; hold back only an unfinished one.",
+                  case=where, late=late, piece=repr(case.pieces[late]), got=repr(outs[late]),
+                  complete=repr(case.expected[late]))
+    return tr("On {case}, you sent {sent}, but the tokens spell {wanted}.",
+              case=where, sent=repr(sent), wanted=repr(wanted))
 
 
 def _grouped(found: list[tuple[str, str]]) -> list[str]:
@@ -98,7 +105,9 @@ def _grouped(found: list[tuple[str, str]]) -> list[str]:
         by_text.setdefault(text, []).append(case)
     out = []
     for text, cases in by_text.items():
-        names = cases[0] if len(cases) == 1 else ", ".join(cases[:-1]) + " and " + cases[-1]
+        shown = [tr(c) for c in cases]
+        names = shown[0] if len(shown) == 1 else tr(
+            "{first} and {last}", first=tr(", ").join(shown[:-1]), last=shown[-1])
         out.append(text.replace("{case}", names, 1))
     return out
 
@@ -111,9 +120,9 @@ def check_safe_emitter(emitter_class: Callable[[], Any]) -> CheckResult:
     carry a replacement character that the bytes did not force, and a
     character must leave with the token that completes it.
     """
-    name = "Exercise 2: a UTF-8-safe token emitter"
+    name = tr("Exercise 2: a UTF-8-safe token emitter")
     if not callable(emitter_class):
-        return result(name, ["Pass the class itself: check_safe_emitter(SafeEmitter)."])
+        return result(name, [tr("Pass the class itself: check_safe_emitter(SafeEmitter).")])
     problems: list[str] = []
     found: list[tuple[str, str]] = []
     passed = 0
@@ -122,21 +131,25 @@ def check_safe_emitter(emitter_class: Callable[[], Any]) -> CheckResult:
         try:
             outs, rest = call_limited(_run, emitter_class, case.pieces)
         except _Timeout:
-            problems.append(f"On {case.name} your emitter did not finish within 2 s.")
+            problems.append(tr("On {case} your emitter did not finish within 2 s.",
+                               case=tr(case.name)))
             continue
         except UnicodeDecodeError as exc:
-            problems.append(
-                f"On {case.name} decoding raised {describe_error(exc)}: a token can end "
+            problems.append(tr(
+                "On {case} decoding raised {error}: a token can end "
                 "inside a character, so decoding it alone fails. Keep the unfinished bytes "
-                "for the next token (codecs.getincrementaldecoder(\"utf-8\") does exactly that).")
+                "for the next token (codecs.getincrementaldecoder(\"utf-8\") does exactly "
+                "that).", case=tr(case.name), error=describe_error(exc)))
             continue
         except Exception as exc:
-            problems.append(f"On {case.name} your emitter raised {describe_error(exc)}.")
+            problems.append(tr("On {case} your emitter raised {error}.", case=tr(case.name),
+                               error=describe_error(exc)))
             continue
         if outs and all(o is None for o in outs) and rest is None:
-            return result(name, ["feed() and close() return None: write their bodies."])
+            return result(name, [tr("feed() and close() return None: write their bodies.")])
         if any(o is Ellipsis for o in [*outs, rest]):
-            return result(name, ["feed() and close() still return `...`: write their bodies."])
+            return result(name, [tr("feed() and close() still return `...`: write their "
+                                    "bodies.")])
         problem = _diagnose(case, outs, rest)
         if problem is None:
             passed += 1
@@ -145,8 +158,9 @@ def check_safe_emitter(emitter_class: Callable[[], Any]) -> CheckResult:
     problems += _grouped(found)
     notes = []
     if not problems:
-        notes.append(f"All {passed} streams came out whole: every character left with the "
-                     "token that completed it, and a cut-off one became �, not an exception.")
-        notes.append("This is what the lab's model does (sse_lab.tokenizer.Utf8Stream), and "
-                     "what real servers do before they put text into an SSE event.")
+        notes.append(tr("All {passed} streams came out whole: every character left with the "
+                        "token that completed it, and a cut-off one became �, not an "
+                        "exception.", passed=passed))
+        notes.append(tr("This is what the lab's model does (sse_lab.tokenizer.Utf8Stream), and "
+                        "what real servers do before they put text into an SSE event."))
     return result(name, problems, notes)
