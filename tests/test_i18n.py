@@ -129,3 +129,10 @@ def test_zh_cn_prose_is_chinese(english: Path) -> None:
         assert hanzi, f"zh-CN/{english.name} markdown cell {i + 1} has no Chinese"
         assert len(hanzi) * 2 >= len(letters) * 0.5, (
             f"zh-CN/{english.name} markdown cell {i + 1} reads mostly English")
+
+
+def test_padding_counts_display_columns() -> None:
+    assert i18n.display_width("首 token 时间") == 2 + 1 + 5 + 1 + 4
+    assert i18n.ljust("首字", 6) == "首字  "
+    assert i18n.rjust("ab", 4) == "  ab"
+    assert i18n.ljust("长长长长", 2) == "长长长长", "never cut, only pad"

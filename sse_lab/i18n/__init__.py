@@ -34,6 +34,7 @@ import gettext
 import io
 import os
 import string
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path, PurePath
 
@@ -41,11 +42,14 @@ __all__ = [
     "LANGUAGES",
     "LOCALE_DIR",
     "N_",
+    "display_width",
     "get_language",
+    "ljust",
     "locale_folder",
     "normalize_language",
     "passed",
     "placeholders",
+    "rjust",
     "say",
     "set_language",
     "tr",
@@ -219,3 +223,22 @@ def passed(message: str, /, **values: object) -> None:
 def placeholders(text: str) -> set[str]:
     """The ``{name}`` fields of a message (what a translation must keep)."""
     return {field for _, field, _, _ in string.Formatter().parse(text) if field is not None}
+
+
+def display_width(text: str) -> int:
+    """Columns ``text`` takes in a monospaced output: CJK (wide) characters take two.
+
+    ``str.ljust`` counts characters, so a Chinese label pushes its row's columns out
+    of line; tables of the lab pad with :func:`ljust` / :func:`rjust` instead.
+    """
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def ljust(text: str, width: int) -> str:
+    """``text`` padded with spaces on the right to ``width`` display columns."""
+    return text + " " * max(0, width - display_width(text))
+
+
+def rjust(text: str, width: int) -> str:
+    """``text`` padded with spaces on the left to ``width`` display columns."""
+    return " " * max(0, width - display_width(text)) + text
