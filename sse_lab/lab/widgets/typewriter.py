@@ -54,9 +54,10 @@ class TypewriterView(widgets.VBox):
     Args:
         title: The header text.
         smooth: Reveal tokens at an even pace during :meth:`play` (``True``,
-            or a dict of :class:`~sse_lab.smoothing.Smoother` options such
-            as ``{"max_lag": 0.4}``); see :attr:`arrival_times` and
-            :attr:`display_times`.
+            or a dict of :class:`~sse_lab.smoothing.SmoothReveal` options such
+            as ``{"max_lag": 0.4}``, or ``{"by": "auto"}`` to reveal Chinese one
+            character at a time and other text word by word); see
+            :attr:`arrival_times` and :attr:`display_times`.
         stop_button: Add a Stop button (it calls :meth:`stop`).
 
     Attributes:
@@ -316,16 +317,16 @@ class TypewriterView(widgets.VBox):
         if reveal is None or self.status not in ("connecting", "streaming"):
             return self.text
         with self._lock:
-            return "".join(self._tokens[: len(reveal.display_times)])
+            return "".join(reveal.tokens[: len(reveal.display_times)])
 
     @property
     def arrival_times(self) -> list[float]:
-        """With ``smooth``: when each token arrived (s, the reveal's clock)."""
+        """With ``smooth``: when each token (unit, with ``by``) arrived (s)."""
         return self._reveal.arrival_times if self._reveal is not None else []
 
     @property
     def display_times(self) -> list[float]:
-        """With ``smooth``: when each token was shown (s, the reveal's clock)."""
+        """With ``smooth``: when each token (unit, with ``by``) was shown (s)."""
         return list(self._reveal.display_times) if self._reveal is not None else []
 
     async def _tick(self) -> None:
