@@ -426,6 +426,8 @@ def _is_extend(ch: str) -> bool:
 def _is_pictographic(ch: str) -> bool:
     """Roughly Unicode's Extended_Pictographic: what a ZWJ may join to (👩‍💻)."""
     cp = ord(ch)
+    if _is_regional(ch) or 0x1F3FB <= cp <= 0x1F3FF:
+        return False  # flags' letters and skin tones are not pictographs themselves
     return (
         0x1F000 <= cp <= 0x1FAFF
         or 0x2600 <= cp <= 0x27BF
@@ -466,8 +468,14 @@ def _joins(prev: str, ch: str, cluster: str, regional_run: int) -> bool:
         return False
     if _is_extend(ch):
         return True
-    if prev == _ZWJ and _is_pictographic(ch) and any(_is_pictographic(c) for c in cluster):
-        return True
+    if prev == _ZWJ and _is_pictographic(ch):
+        # Joined emoji (👩‍💻): a pictograph, then only combining marks, then the ZWJ.
+        i = len(cluster) - 2
+        while i >= 0 and cluster[i] != _ZWJ and _is_extend(cluster[i]) and (
+            unicodedata.category(cluster[i]) != "Mc"
+        ):
+            i -= 1
+        return i >= 0 and _is_pictographic(cluster[i])
     if _is_regional(prev) and _is_regional(ch):
         return regional_run % 2 == 1  # flags are pairs: 🇨🇳🇺🇸 is two clusters
     a, b = _hangul(prev), _hangul(ch)
