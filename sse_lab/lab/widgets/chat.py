@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 import ipywidgets as widgets
 
+from sse_lab.i18n import tr
 from sse_lab.lab.widgets.markdown_view import MarkdownStreamView
 from sse_lab.lab.widgets.typewriter import TypewriterView
 from sse_lab.recording import Recording
@@ -31,6 +32,7 @@ class ChatView(widgets.VBox):
             imitates a batching server).
         smooth: Reveal at an even pace (see :class:`TypewriterView`).
         markdown: Render the answer as markdown.
+        title: The answer view's header (default: "Chat" in the current language).
     """
 
     def __init__(
@@ -43,23 +45,24 @@ class ChatView(widgets.VBox):
         cadence: str | None = None,
         smooth: bool | dict[str, Any] | None = None,
         markdown: bool = False,
-        title: str = "Chat",
+        title: str | None = None,
     ) -> None:
         self.server_url = str(getattr(server, "url", server)).rstrip("/")
         self.seed, self.speed, self.cadence = seed, speed, cadence
         self.prompt_box = widgets.Text(
-            value=prompt, placeholder="Ask something...", layout=widgets.Layout(flex="1 1 auto")
+            value=prompt, placeholder=tr("Ask something..."), layout=widgets.Layout(flex="1 1 auto")
         )
         self.send_button = widgets.Button(
-            description="Send", button_style="primary", icon="paper-plane",
+            description=tr("Send"), button_style="primary", icon="paper-plane",
             layout=widgets.Layout(width="auto"),
         )
         self.stop_button = widgets.Button(
-            description="Stop", icon="stop", disabled=True, layout=widgets.Layout(width="auto"),
-            tooltip="Stop generating: close the stream, keep the text so far",
+            description=tr("Stop"), icon="stop", disabled=True,
+            layout=widgets.Layout(width="auto"),
+            tooltip=tr("Stop generating: close the stream, keep the text so far"),
         )
         view_cls = MarkdownStreamView if markdown else TypewriterView
-        self.view: TypewriterView = view_cls(title, smooth=smooth)
+        self.view: TypewriterView = view_cls(tr("Chat") if title is None else title, smooth=smooth)
         self.send_button.on_click(lambda _b: self._send_from_button())
         self.stop_button.on_click(lambda _b: self.stop())
         self.task: asyncio.Task[Any] | None = None

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import html
 
+from sse_lab.i18n import N_, tr
 from sse_lab.recording import Recording
 
 __all__ = [
     "BG", "BG_SOFT", "BORDER", "FG", "MAX_UPDATES_PER_SECOND", "MONO", "MUTED", "SANS",
-    "STATUS_COLORS", "STYLE", "TICK_HZ", "first_token_time", "ms_html", "status_pill", "text_box",
+    "STATUS_COLORS", "STATUS_LABELS", "STYLE", "TICK_HZ", "first_token_time", "ms_html",
+    "status_label", "status_pill", "text_box",
 ]
 
 
@@ -65,7 +67,28 @@ STATUS_COLORS = {
 }
 
 
+#: What each status pill says (English; shown through :func:`status_label`). The
+#: ``status`` attributes stay these English words, so code and tests can compare them.
+STATUS_LABELS = {
+    "idle": N_("idle"),
+    "connecting": N_("connecting"),
+    "streaming": N_("streaming"),
+    "done": N_("done"),
+    "error": N_("error"),
+    "stopped": N_("stopped"),
+    "waiting": N_("waiting"),
+    "sampling": N_("sampling"),
+}
+
+
+def status_label(status: str) -> str:
+    """The pill text of ``status`` in the current language (``"done"`` -> ``完成``)."""
+    label = STATUS_LABELS.get(status)
+    return tr(label) if label is not None else status
+
+
 def status_pill(text: str, color: str) -> str:
+    """A coloured pill holding ``text`` (escaped): pass :func:`status_label` of a status."""
     return (
         f'<span style="display:inline-block;padding:1px 10px;border-radius:10px;'
         f"font-size:11px;font-weight:600;letter-spacing:0.03em;color:#fff;"

@@ -6,6 +6,7 @@ import html
 import time
 from typing import Any
 
+from sse_lab.i18n import tr
 from sse_lab.lab.widgets.look import (
     BG,
     BG_SOFT,
@@ -95,7 +96,10 @@ class MarkdownStreamView(TypewriterView):
             self.render_cost = time.perf_counter() - t0
             self.renders += 1
         else:
-            placeholder = {"idle": "not started", "connecting": "waiting for the first token"}
+            placeholder = {
+                "idle": tr("not started"),
+                "connecting": tr("waiting for the first token"),
+            }
             inner = (
                 f'<div style="color:{MUTED};font-style:italic;font-family:{SANS};">'
                 f"{html.escape(placeholder.get(self.status, ''))}</div>"

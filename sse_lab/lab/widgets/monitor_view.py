@@ -10,11 +10,13 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from sse_lab.i18n import tr
 from sse_lab.lab import plots
 from sse_lab.lab.widgets.look import (
     FG,
     SANS,
     STATUS_COLORS,
+    status_label,
     status_pill,
 )
 from sse_lab.lab.widgets.throttle import RateLimiter
@@ -39,7 +41,7 @@ class MonitorView(widgets.VBox):
     Args:
         monitor: The :class:`~sse_lab.lab.monitor.Monitor` to show.
         hz: Redraws per second at most (capped at 5: each one is a PNG).
-        title: The chart's title.
+        title: The chart's title (default: "Server monitor" in the current language).
         clock: The clock of the rate cap (default :func:`time.perf_counter`).
 
     Attributes:
@@ -55,12 +57,12 @@ class MonitorView(widgets.VBox):
         monitor: Any,
         *,
         hz: float = 3.0,
-        title: str = "Server monitor",
+        title: str | None = None,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.monitor = monitor
         self.hz = max(0.1, min(float(hz), self.MAX_HZ))
-        self.title = title
+        self.title = tr("Server monitor") if title is None else title
         self.image = widgets.Image(
             format="png", layout=widgets.Layout(width="100%", max_width="820px")
         )
@@ -136,15 +138,18 @@ class MonitorView(widgets.VBox):
 
     def _render_line(self, s: dict[str, Any] | None) -> str:
         state = "sampling" if self.monitor.running else "stopped"
-        pill = status_pill(state, STATUS_COLORS["streaming" if state == "sampling" else "idle"])
+        color = STATUS_COLORS["streaming" if state == "sampling" else "idle"]
+        pill = status_pill(status_label(state), color)
         if s is None:
-            numbers = "no samples yet"
+            numbers = tr("no samples yet")
         else:
-            numbers = (
-                f"t = <b>{s['t']:.1f}&nbsp;s</b> &middot; open streams <b>{s['open_total']}</b>"
-                f" &middot; subscribers <b>{s['subscribers']}</b> &middot; generation tasks "
-                f"<b>{s['generation_tasks']}</b> &middot; RSS <b>{s['rss_mb']:.1f}&nbsp;MB</b>"
-            )
+            numbers = " &middot; ".join((
+                f"t = <b>{s['t']:.1f}&nbsp;s</b>",
+                tr("open streams {n}", n=f"<b>{s['open_total']}</b>"),
+                tr("subscribers {n}", n=f"<b>{s['subscribers']}</b>"),
+                tr("generation tasks {n}", n=f"<b>{s['generation_tasks']}</b>"),
+                f"RSS <b>{s['rss_mb']:.1f}&nbsp;MB</b>",
+            ))
         return (
             f'<div style="font-family:{SANS};font-size:13px;color:{FG};'
             f'font-variant-numeric:tabular-nums;display:flex;gap:10px;align-items:center;">'

@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 import ipywidgets as widgets
 
 from sse_lab.client import fetch_blocking
+from sse_lab.i18n import tr
 from sse_lab.lab.widgets.look import (
     BG_SOFT,
     BORDER,
@@ -21,6 +22,7 @@ from sse_lab.lab.widgets.look import (
     TICK_HZ,
     first_token_time,
     ms_html,
+    status_label,
     status_pill,
     text_box,
 )
@@ -75,12 +77,14 @@ class RaceView(widgets.VBox):
         self.heading = widgets.HTML(self._render_title())
         self.blocking_head = widgets.HTML(  # static, so it carries the shared <style>
             STYLE
-            + self._column_head("Blocking", "GET /complete: the whole answer, once it is done")
+            + self._column_head(
+                tr("Blocking"), tr("GET /complete: the whole answer, once it is done")
+            )
         )
         self.blocking_body = widgets.HTML()
         self.blocking_foot = widgets.HTML()
         self.streaming_head = widgets.HTML(
-            self._column_head("Streaming", "GET /chat: one SSE event per token")
+            self._column_head(tr("Streaming"), tr("GET /chat: one SSE event per token"))
         )
         self.typewriter = TypewriterView()
         column = {
@@ -173,26 +177,29 @@ class RaceView(widgets.VBox):
                 f"min-height:7em;box-sizing:border-box;border:1px dashed {BORDER};"
                 f"border-radius:6px;background:{BG_SOFT};color:{MUTED};font-family:{SANS};"
                 f'font-size:14px;font-variant-numeric:tabular-nums;">'
-                f'<span class="sse-lab-spinner"></span>waiting for the whole answer&hellip; '
-                f'<b style="margin-left:6px;color:{FG};">{waited:.1f}&nbsp;s</b></div>'
+                f'<span class="sse-lab-spinner"></span>{tr("waiting for the whole answer")}'
+                f'&hellip; <b style="margin-left:6px;color:{FG};">{waited:.1f}&nbsp;s</b></div>'
             )
-            pill, foot = status_pill("waiting", STATUS_COLORS["connecting"]), "TTFT &hellip;"
+            pill = status_pill(status_label("waiting"), STATUS_COLORS["connecting"])
+            foot = tr("TTFT {ttft}", ttft="&hellip;")
         elif state == "done" and rec is not None:
             body = text_box(rec.text)
             ttft = first_token_time(rec)
-            pill = status_pill("done", STATUS_COLORS["done"])
-            foot = (
-                f"TTFT <b>{ms_html(ttft)}</b> &middot; total <b>{ms_html(rec.end_time)}</b> "
-                f"&middot; 1 response"
-            )
+            pill = status_pill(status_label("done"), STATUS_COLORS["done"])
+            foot = " &middot; ".join((
+                tr("TTFT {ttft}", ttft=f"<b>{ms_html(ttft)}</b>"),
+                tr("total {total}", total=f"<b>{ms_html(rec.end_time)}</b>"),
+                tr("1 response"),
+            ))
         elif state == "error":
-            body = text_box("", placeholder="no answer")
-            pill = status_pill("error", STATUS_COLORS["error"])
+            body = text_box("", placeholder=tr("no answer"))
+            pill = status_pill(status_label("error"), STATUS_COLORS["error"])
             reason = html.escape(self._blocking_error or "")
             foot = f'<span style="color:#cf222e;">&#9888; {reason}</span>'
         else:
-            body = text_box("", placeholder="not started")
-            pill, foot = status_pill("idle", STATUS_COLORS["idle"]), "TTFT &hellip;"
+            body = text_box("", placeholder=tr("not started"))
+            pill = status_pill(status_label("idle"), STATUS_COLORS["idle"])
+            foot = tr("TTFT {ttft}", ttft="&hellip;")
         new_body = (
             '<div style="display:flex;justify-content:flex-end;margin-bottom:4px;">'
             f"{pill}</div>{body}"
@@ -216,13 +223,16 @@ class RaceView(widgets.VBox):
         )
 
     def _render_title(self) -> str:
+        title = tr("Race: the same answer, blocking vs streaming")
+        inputs = tr(
+            "prompt {prompt} &middot; seed {seed} &middot; speed {speed}&times;",
+            prompt=f"<code>{html.escape(self.prompt)}</code>", seed=self.seed,
+            speed=f"{self.speed:g}",
+        )
         return (
             f'<div style="font-family:{SANS};margin-bottom:6px;">'
-            f'<div style="font-size:16px;font-weight:700;color:{FG};">'
-            f"Race: the same answer, blocking vs streaming</div>"
-            f'<div style="font-size:12px;color:{MUTED};">prompt '
-            f"<code>{html.escape(self.prompt)}</code> &middot; seed {self.seed} &middot; "
-            f"speed {self.speed:g}&times;</div></div>"
+            f'<div style="font-size:16px;font-weight:700;color:{FG};">{title}</div>'
+            f'<div style="font-size:12px;color:{MUTED};">{inputs}</div></div>'
         )
 
     def _render_summary(self) -> str:
@@ -233,29 +243,29 @@ class RaceView(widgets.VBox):
         )
         b, s = self.blocking, self.streaming
         if b is None and s is None:
-            text = "Run <code>await race.run()</code> to start both requests at the same moment."
+            text = tr("Run {code} to start both requests at the same moment.",
+                      code="<code>await race.run()</code>")
             if self._blocking_t0 is not None:
-                text = "Racing&hellip;"
+                text = tr("Racing...")
             return f'<div style="{style}">{text}</div>'
         b_ttft, s_ttft = first_token_time(b), first_token_time(s)
         parts = []
-        if b is not None:
-            parts.append(
-                f"<b>Blocking</b>: first words after <b>{ms_html(b_ttft)}</b>, "
-                f"complete after {ms_html(b.end_time)}"
-            )
-        if s is not None:
-            parts.append(
-                f"<b>Streaming</b>: first words after <b>{ms_html(s_ttft)}</b>, "
-                f"complete after {ms_html(s.end_time)}"
-            )
+        for name, rec, ttft in ((tr("Blocking"), b, b_ttft), (tr("Streaming"), s, s_ttft)):
+            if rec is not None:
+                parts.append(tr(
+                    "{name}: first words after {ttft}, complete after {total}",
+                    name=f"<b>{name}</b>", ttft=f"<b>{ms_html(ttft)}</b>",
+                    total=ms_html(rec.end_time),
+                ))
         verdict = ""
         if b_ttft and s_ttft:
             same = b is not None and s is not None and b.text == s.text
-            verdict = (
-                f'<div style="margin-top:4px;">Streaming showed the first words '
-                f"<b>{b_ttft / s_ttft:.0f}&times; sooner</b>, for "
-                f"{'the same' if same else 'a different'} final text and about the same "
-                f"total time.</div>"
-            )
+            sooner = f"<b>{b_ttft / s_ttft:.0f}&times;</b>"
+            if same:
+                sentence = tr("Streaming showed the first words {x} sooner, for the same final "
+                              "text and about the same total time.", x=sooner)
+            else:
+                sentence = tr("Streaming showed the first words {x} sooner, for a different "
+                              "final text and about the same total time.", x=sooner)
+            verdict = f'<div style="margin-top:4px;">{sentence}</div>'
         return f'<div style="{style}">{" &nbsp;|&nbsp; ".join(parts)}{verdict}</div>'

@@ -11,6 +11,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from sse_lab.client import SSEClient
+from sse_lab.i18n import tr, trn
 from sse_lab.lab.widgets.look import (
     FG,
     MAX_UPDATES_PER_SECOND,
@@ -20,6 +21,7 @@ from sse_lab.lab.widgets.look import (
     STYLE,
     TICK_HZ,
     ms_html,
+    status_label,
     status_pill,
     text_box,
 )
@@ -52,9 +54,10 @@ class TypewriterView(widgets.VBox):
     Args:
         title: The header text.
         smooth: Reveal tokens at an even pace during :meth:`play` (``True``,
-            or a dict of :class:`~sse_lab.smoothing.Smoother` options such
-            as ``{"max_lag": 0.4}``); see :attr:`arrival_times` and
-            :attr:`display_times`.
+            or a dict of :class:`~sse_lab.smoothing.SmoothReveal` options such
+            as ``{"max_lag": 0.4}``, or ``{"by": "auto"}`` to reveal Chinese one
+            character at a time and other text word by word); see
+            :attr:`arrival_times` and :attr:`display_times`.
         stop_button: Add a Stop button (it calls :meth:`stop`).
 
     Attributes:
@@ -90,9 +93,9 @@ class TypewriterView(widgets.VBox):
         children: list[widgets.Widget] = [self.header, self.body, self.footer]
         if stop_button:
             self.stop_button = widgets.Button(
-                description="Stop",
+                description=tr("Stop"),
                 icon="stop",
-                tooltip="Stop generating: close the stream, keep the text so far",
+                tooltip=tr("Stop generating: close the stream, keep the text so far"),
                 disabled=True,
                 layout=widgets.Layout(width="auto"),
             )
@@ -215,7 +218,7 @@ class TypewriterView(widgets.VBox):
                 if error is None:
                     error = recording.error
                 if error is None and recording.transport == "sse" and not recording.done:
-                    error = "the stream ended before [DONE]: the answer may be incomplete"
+                    error = tr("the stream ended before [DONE]: the answer may be incomplete")
             if self._elapsed_final is None:
                 self._elapsed_final = time.perf_counter() - self._t0
             self.error = error
@@ -265,7 +268,7 @@ class TypewriterView(widgets.VBox):
             if isinstance(exc, asyncio.CancelledError) and self._stop_requested:
                 self._finish_stopped(client.recording)
                 return client.recording
-            reason = "cancelled" if isinstance(exc, asyncio.CancelledError) else None
+            reason = tr("cancelled") if isinstance(exc, asyncio.CancelledError) else None
             self.finish(client.recording, error=reason or f"{type(exc).__name__}: {exc}")
             raise
         finally:
@@ -314,16 +317,16 @@ class TypewriterView(widgets.VBox):
         if reveal is None or self.status not in ("connecting", "streaming"):
             return self.text
         with self._lock:
-            return "".join(self._tokens[: len(reveal.display_times)])
+            return "".join(reveal.tokens[: len(reveal.display_times)])
 
     @property
     def arrival_times(self) -> list[float]:
-        """With ``smooth``: when each token arrived (s, the reveal's clock)."""
+        """With ``smooth``: when each token (unit, with ``by``) arrived (s)."""
         return self._reveal.arrival_times if self._reveal is not None else []
 
     @property
     def display_times(self) -> list[float]:
-        """With ``smooth``: when each token was shown (s, the reveal's clock)."""
+        """With ``smooth``: when each token (unit, with ``by``) was shown (s)."""
         return list(self._reveal.display_times) if self._reveal is not None else []
 
     async def _tick(self) -> None:
@@ -391,7 +394,7 @@ class TypewriterView(widgets.VBox):
             if self.title
             else "<span></span>"
         )
-        pill = status_pill(self.status, STATUS_COLORS.get(self.status, "#6e7781"))
+        pill = status_pill(status_label(self.status), STATUS_COLORS.get(self.status, "#6e7781"))
         return (
             f'{STYLE}<div style="display:flex;justify-content:space-between;'
             f'align-items:center;font-family:{SANS};margin-bottom:4px;">{title}{pill}</div>'
@@ -399,8 +402,8 @@ class TypewriterView(widgets.VBox):
 
     def _render_body(self) -> str:
         placeholder = {
-            "idle": "not started",
-            "connecting": "waiting for the first token",
+            "idle": tr("not started"),
+            "connecting": tr("waiting for the first token"),
         }.get(self.status, "")
         return text_box(
             self.shown_text, cursor=self.status == "streaming", placeholder=placeholder
@@ -408,11 +411,13 @@ class TypewriterView(widgets.VBox):
 
     def _render_footer(self) -> str:
         rate = self.tokens_per_second
+        n = len(self._tokens)
         parts = [
-            f"TTFT <b>{ms_html(self.ttft)}</b>",
-            f"<b>{len(self._tokens)}</b> tokens",
-            f"<b>{rate:.1f}</b> tokens/s" if rate is not None else "&hellip; tokens/s",
-            f"<b>{self.elapsed:.1f}&nbsp;s</b> elapsed" if self.status != "idle" else "",
+            tr("TTFT {ttft}", ttft=f"<b>{ms_html(self.ttft)}</b>"),
+            trn("{n} token", "{n} tokens", n, n=f"<b>{n}</b>"),
+            tr("{rate} tokens/s", rate=f"<b>{rate:.1f}</b>" if rate is not None else "&hellip;"),
+            tr("{elapsed} elapsed", elapsed=f"<b>{self.elapsed:.1f}&nbsp;s</b>")
+            if self.status != "idle" else "",
         ]
         line = " &middot; ".join(p for p in parts if p)
         err = ""

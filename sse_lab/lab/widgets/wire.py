@@ -8,6 +8,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from sse_lab.i18n import tr
 from sse_lab.lab.widgets.look import (
     BG_SOFT,
     BORDER,
@@ -63,8 +64,9 @@ def _show_bytes(raw: bytes) -> str:
     return "".join(out)
 
 
-def _code_block(inner: str, *, empty: str = "(no bytes)") -> str:
+def _code_block(inner: str, *, empty: str | None = None) -> str:
     if not inner:
+        empty = tr("(no bytes)") if empty is None else empty
         inner = f'<span style="color:{MUTED};font-style:italic;">{empty}</span>'
     return (
         f'<div style="white-space:pre-wrap;overflow-wrap:anywhere;font-family:{MONO};'
@@ -93,14 +95,13 @@ def _events_table(events: list[Event], parser: EventParser) -> str:
             for n, e in enumerate(events, 1)
         )
         table = (
+            # The column heads are SSE field names: the same in every language.
             '<table class="sse-lab-table"><tr><th>#</th><th>event</th><th>data</th>'
             f"<th>id (lastEventId)</th><th>retry</th></tr>{rows}</table>"
         )
     else:
-        table = (
-            f'<div style="color:{MUTED};font-style:italic;margin:4px 0;">no event dispatched '
-            "(a block without data: only its id/retry take effect)</div>"
-        )
+        none = tr("no event dispatched (a block without data: only its id/retry take effect)")
+        table = f'<div style="color:{MUTED};font-style:italic;margin:4px 0;">{none}</div>'
     retry = "None" if parser.retry is None else f"{parser.retry} ms"
     return (
         f'{table}<div style="font-size:12px;color:{MUTED};">parser.last_event_id = '
@@ -120,18 +121,19 @@ def _plain_error(message: str) -> str:
     """Turn an encoder ``ValueError`` into a sentence a learner can act on."""
     for field in ("event", "id"):
         if message.startswith(f"{field} must not contain a line break"):
-            return (
-                f"The {field} field must stay on one line. A line break would end the "
-                f"'{field}:' line early and the rest would be read as a new field: anyone "
-                f"who controls the {field} could forge data. Remove the line break."
+            return tr(
+                "The {field} field must stay on one line. A line break would end the "
+                "'{field}:' line early and the rest would be read as a new field: anyone "
+                "who controls the {field} could forge data. Remove the line break.",
+                field=field,
             )
     if message.startswith("id must not contain NUL"):
-        return (
+        return tr(
             "The id must not contain a NUL character (\\0): a browser ignores such an id "
             "completely, so the encoder refuses it."
         )
     if message.startswith("retry"):
-        return "retry must be a whole, non-negative number of milliseconds, such as 3000."
+        return tr("retry must be a whole, non-negative number of milliseconds, such as 3000.")
     return message
 
 
@@ -160,27 +162,33 @@ class WireInspector(widgets.VBox):
         self.data_box = widgets.Textarea(
             value="hello\nworld",
             description="data",
-            placeholder="the payload; line breaks allowed",
+            placeholder=tr("the payload; line breaks allowed"),
             style=wide,
             layout=widgets.Layout(width="100%", height="4.5em"),
         )
         self.event_box = widgets.Text(description="event", placeholder="message", style=wide)
-        self.id_box = widgets.Text(value="1", description="id", placeholder="(none)", style=wide)
-        self.retry_box = widgets.Text(description="retry", placeholder="ms, e.g. 3000", style=wide)
-        self.comment_box = widgets.Text(description="comment", placeholder="(none)", style=wide)
+        self.id_box = widgets.Text(
+            value="1", description="id", placeholder=tr("(none)"), style=wide
+        )
+        self.retry_box = widgets.Text(description="retry", placeholder=tr("ms, e.g. 3000"),
+                                     style=wide)
+        self.comment_box = widgets.Text(description="comment", placeholder=tr("(none)"),
+                                       style=wide)
         for box in (self.event_box, self.id_box, self.retry_box, self.comment_box):
             box.layout = widgets.Layout(width="auto")
         hint = widgets.HTML(
             f'<div style="font-family:{SANS};font-size:12px;color:{MUTED};">'
-            "Type <code>\\n</code>, <code>\\r</code> or <code>\\0</code> for a line feed, "
-            "carriage return or NUL (<code>\\\\</code> for a backslash). "
-            "An empty box leaves its field out.</div>"
+            + tr("Type {lf}, {cr} or {nul} for a line feed, carriage return or NUL ({bs} for a "
+                 "backslash). An empty box leaves its field out.",
+                 lf="<code>\\n</code>", cr="<code>\\r</code>", nul="<code>\\0</code>",
+                 bs="<code>\\\\</code>")
+            + "</div>"
         )
         self.slider = widgets.IntSlider(
             value=0,
             min=0,
             max=0,
-            description="split at",
+            description=tr("split at"),
             continuous_update=True,
             style=wide,
             layout=widgets.Layout(width="100%"),
@@ -195,7 +203,7 @@ class WireInspector(widgets.VBox):
         )
         title = widgets.HTML(
             f'{STYLE}<div style="font-family:{SANS};font-size:16px;font-weight:700;'
-            f'color:{FG};">Wire inspector: one SSE event, byte by byte</div>'
+            f'color:{FG};">{tr("Wire inspector: one SSE event, byte by byte")}</div>'
         )
         super().__init__(
             [title, self.data_box, fields, hint, self.output, self.slider, self.split_output],
@@ -343,17 +351,17 @@ class WireInspector(widgets.VBox):
             self.output.value = (
                 f'<div style="font-family:{SANS};font-size:13px;margin:8px 0;padding:8px 12px;'
                 f"border-radius:6px;border:1px solid #cf222e;background:rgba(207,34,46,0.08);"
-                f'color:#cf222e;"><b>Cannot encode this event.</b> '
+                f'color:#cf222e;"><b>{tr("Cannot encode this event.")}</b> '
                 f"{html.escape(self.error)}</div>"
             )
             return
         n = len(self.encoded)
         lines = self.encoded.count(b"\n")
         self.output.value = _section(
-            f"Encoded bytes ({n} bytes, {lines} lines)",
+            tr("Encoded bytes ({n} bytes, {lines} lines)", n=n, lines=lines),
             _code_block(_show_bytes(self.encoded)),
         ) + _section(
-            "EventParser dispatches (fed all at once)",
+            tr("EventParser dispatches (fed all at once)"),
             _events_table(self.events_whole, self.parser_whole),
         )
 
@@ -365,17 +373,17 @@ class WireInspector(widgets.VBox):
         k, n = len(first), len(self.encoded)
         notes = []
         if 0 < k < n and (self.encoded[k] & 0xC0) == 0x80:
-            notes.append(
+            notes.append(tr(
                 "The cut falls inside a multi-byte UTF-8 character: the parser's "
                 "incremental decoder keeps the partial bytes until the rest arrives."
-            )
+            ))
         if 0 < k < n and self.encoded[k - 1 : k + 1] == b"\r\n":
-            notes.append(
+            notes.append(tr(
                 "The cut falls between \\r and \\n: the parser ends the line at \\r and "
                 "skips the \\n that follows."
-            )
+            ))
         if k in (0, n):
-            notes.append("One chunk is empty: this is the same as feeding everything at once.")
+            notes.append(tr("One chunk is empty: this is the same as feeding everything at once."))
         note_html = "".join(
             f'<div style="font-size:12px;color:{MUTED};margin-top:2px;">&#8505; '
             f"{html.escape(s)}</div>"
@@ -385,23 +393,26 @@ class WireInspector(widgets.VBox):
         verdict = (
             f'<div style="margin-top:6px;padding:6px 10px;border-radius:6px;font-weight:700;'
             f'color:#fff;background:{"#1a7f37" if same else "#cf222e"};">'
-            f"Same result as whole: {'yes' if same else 'no'}</div>"
+            f"{tr('Same result as whole: yes') if same else tr('Same result as whole: no')}</div>"
         )
         after_first = len(self._events_after_first)
         after_second = len(self.events_split) - after_first
+        label1 = tr("chunk 1: bytes {a}..{b} ({size} bytes) &rarr; {events} event(s)",
+                    a=0, b=k, size=k, events=after_first)
+        label2 = tr("chunk 2: bytes {a}..{b} ({size} bytes) &rarr; {events} event(s)",
+                    a=k, b=n, size=n - k, events=after_second)
+        empty = tr("(empty)")
         chunks = (
             f'<div style="display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);'
             f'gap:10px;">'
-            f'<div><div style="font-size:12px;color:{MUTED};">chunk 1: bytes 0..{k} '
-            f"({k} bytes) &rarr; {after_first} event(s)</div>"
-            f"{_code_block(_show_bytes(first), empty='(empty)')}</div>"
-            f'<div><div style="font-size:12px;color:{MUTED};">chunk 2: bytes {k}..{n} '
-            f"({n - k} bytes) &rarr; {after_second} event(s)</div>"
-            f"{_code_block(_show_bytes(second), empty='(empty)')}</div></div>"
+            f'<div><div style="font-size:12px;color:{MUTED};">{label1}</div>'
+            f"{_code_block(_show_bytes(first), empty=empty)}</div>"
+            f'<div><div style="font-size:12px;color:{MUTED};">{label2}</div>'
+            f"{_code_block(_show_bytes(second), empty=empty)}</div></div>"
         )
         self.split_output.value = _section(
-            f"Split at byte {k} of {n}: fed as two chunks", chunks + note_html
+            tr("Split at byte {k} of {n}: fed as two chunks", k=k, n=n), chunks + note_html
         ) + _section(
-            "EventParser dispatches (fed chunk 1, then chunk 2)",
+            tr("EventParser dispatches (fed chunk 1, then chunk 2)"),
             _events_table(self.events_split, self.parser_split) + verdict,
         )
