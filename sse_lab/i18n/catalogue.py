@@ -137,8 +137,13 @@ def problems(language: str = "zh-CN", root: Path = ROOT) -> list[str]:
                 out.append(f"{area}.po and {merged[mid][0]}.po translate {mid!r} differently")
             merged[mid] = (area, text, fuzzy)
     ids = {m.id for m in used if m.literal}
+
+    def filled(text: str | tuple[str, ...]) -> bool:
+        # A plural entry is a tuple of forms: every form must be there.
+        return bool(text) if isinstance(text, str) else bool(text) and all(text)
+
     for m in used:
-        if not m.literal or m.id in merged and merged[m.id][1] and not merged[m.id][2]:
+        if not m.literal or m.id in merged and filled(merged[m.id][1]) and not merged[m.id][2]:
             continue
         if m.id in merged and merged[m.id][2]:
             out.append(f"{m.where}: the translation of {m.id!r} is marked fuzzy")
