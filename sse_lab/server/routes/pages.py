@@ -11,6 +11,11 @@ behind jupyter-server-proxy at ``/proxy/PORT/``):
 * ``GET /lifecycle``   EventSource's lifecycle, scenario by scenario.
 * ``GET /parser-check`` runs ``sse-parser.js`` on every spec case
   (``GET /conformance/cases.json``) in this browser and reports the score.
+* ``GET /wechat``      a WeChat mini-program's streaming, in a browser: ``wx-sse.js``
+  (SSE parsed by hand from ``wx.request`` ArrayBuffer chunks, UTF-8 decoded by hand
+  when ``TextDecoder`` is missing) graded on the spec cases and fed the chat through
+  ``wx-shim.js``, a stand-in ``wx`` built on ``fetch`` (the example app itself is in
+  ``examples/wechat-miniprogram/``).
 * ``GET /article``     the source article's page next to the corrected one;
   ``/article-original`` and ``/article-corrected`` are the two frames.
 * ``POST /reports``    what a page measured (JSON); ``GET /reports`` reads them
