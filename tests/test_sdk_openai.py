@@ -181,3 +181,46 @@ def test_rate_limit_switch_and_bad_tools(server, client) -> None:
                        headers={"X-SSE-Lab-Fault": "explode"},
                        json={"model": "m", "messages": [{"role": "user", "content": "x"}]})
     assert fault.status_code == 400
+
+
+def test_reasoning_content_is_opt_in_and_streams_before_the_answer(server, client) -> None:
+    messages = [{"role": "user", "content": "为什么要流式输出？"}]
+    plain = raw_stream(server, {"model": "m", "messages": messages, "stream": True, "seed": 2})
+    assert b"reasoning_content" not in plain  # the default stays OpenAI-exact
+    kinds, thinking, answer, usage = [], "", "", None
+    for chunk in client.chat.completions.create(
+            model="m", messages=messages, stream=True, stream_options={"include_usage": True},
+            extra_body={**FAST, "seed": 2, "enable_thinking": True}):
+        usage = chunk.usage or usage
+        if not chunk.choices:
+            continue
+        delta = chunk.choices[0].delta
+        piece = (delta.model_extra or {}).get("reasoning_content")
+        if piece:
+            kinds.append("reasoning")
+            thinking += piece
+        if delta.content:
+            kinds.append("text")
+            answer += delta.content
+    n = kinds.count("reasoning")
+    assert n > 0 and kinds == ["reasoning"] * n + ["text"] * (len(kinds) - n)
+    assert answer == assemble("openai-chat", plain).text
+    assert usage.completion_tokens_details.reasoning_tokens == n
+    glm = raw_stream(server, {"model": "m", "messages": messages, "stream": True, "seed": 2,
+                              "thinking": {"type": "enabled"}})
+    assert assemble("openai-chat", glm).reasoning == thinking
+    blocking = client.chat.completions.create(model="m", messages=messages,
+                                              extra_body={**FAST, "seed": 2,
+                                                          "enable_thinking": True})
+    assert blocking.choices[0].message.model_extra["reasoning_content"] == thinking
+    assert blocking.choices[0].message.content == answer
+
+
+@pytest.mark.parametrize("extra", [{"enable_thinking": "yes"}, {"thinking": {"type": "on"}},
+                                   {"thinking": True},
+                                   {"enable_thinking": False, "thinking": {"type": "enabled"}}])
+def test_bad_thinking_switches_are_400s_naming_the_parameter(server, extra) -> None:
+    response = httpx.post(server.url + "/v1/chat/completions", timeout=10, json={
+        "model": "m", "messages": [{"role": "user", "content": "hi"}], "stream": True, **extra})
+    assert response.status_code == 400
+    assert "thinking" in response.json()["error"]["param"]

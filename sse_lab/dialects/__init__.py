@@ -13,11 +13,24 @@ differ. This package holds both directions, without sockets or clocks:
   lab server streams them.
 * :mod:`~sse_lab.dialects.fixtures`: hand-written Gemini (SSE with CRLF, no
   sentinel) and Ollama (NDJSON) streams for contrast.
+* :mod:`~sse_lab.dialects.compatible`: OpenAI-compatible Chinese providers
+  (DeepSeek, Qwen, Kimi, GLM) streaming ``reasoning_content`` beside ``content``,
+  reconstructed from their documentation; :func:`token_counts` reads every
+  provider's usage names.
 
 Used by notebook 09 ("Streaming like the real APIs").
 """
 
-from sse_lab.dialects.assemble import DIALECT_NAMES, Assembled, Assembler, Delta, ToolCall, assemble
+from sse_lab.dialects.assemble import (
+    DIALECT_NAMES,
+    Assembled,
+    Assembler,
+    Delta,
+    TokenCounts,
+    ToolCall,
+    assemble,
+    token_counts,
+)
 from sse_lab.dialects.turn import Script, Step, ToolSpec, plan_turn
 from sse_lab.dialects.writers import DIALECTS, frames_to_bytes, make_writer, render
 
@@ -29,6 +42,7 @@ __all__ = [
     "Delta",
     "Script",
     "Step",
+    "TokenCounts",
     "ToolCall",
     "ToolSpec",
     "assemble",
@@ -36,4 +50,5 @@ __all__ = [
     "make_writer",
     "plan_turn",
     "render",
+    "token_counts",
 ]

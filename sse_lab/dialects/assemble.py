@@ -24,6 +24,19 @@ Rules that hold for every dialect:
 * ``finish`` and ``usage`` keep each provider's own names (``"stop"`` /
   ``"end_turn"`` / ``"completed"`` / ``"STOP"``; ``prompt_tokens`` /
   ``input_tokens`` / ``promptTokenCount``): the point is to see them differ.
+  :func:`token_counts` reads any of them into one :class:`TokenCounts`.
+
+OpenAI-compatible providers (DeepSeek, Qwen, Kimi, GLM, vLLM; see
+:mod:`sse_lab.dialects.compatible`) are read as ``"openai-chat"``:
+
+* the chain of thought in ``delta.reasoning_content`` (or ``delta.reasoning``, as
+  OpenRouter names it) goes to :attr:`Assembled.reasoning` and ``"reasoning"``
+  deltas, never into the answer ``text``;
+* SSE comments such as DeepSeek's ``: keep-alive`` while a request is queued are
+  dropped by the SSE parser: they are neither events nor text;
+* usage is taken wherever it comes: a chunk's top-level ``usage`` (OpenAI's
+  ``"choices": []`` chunk, or the finish chunk as DeepSeek and GLM send it), or
+  ``choices[0].usage`` (Kimi); ``"usage": null`` on the other chunks is ignored.
 """
 
 from __future__ import annotations
@@ -34,7 +47,16 @@ from typing import Any, Literal
 
 from sse_lab.protocol import DONE, Event, EventParser
 
-__all__ = ["Assembled", "Assembler", "Delta", "ToolCall", "assemble", "DIALECT_NAMES"]
+__all__ = [
+    "Assembled",
+    "Assembler",
+    "Delta",
+    "ToolCall",
+    "TokenCounts",
+    "assemble",
+    "token_counts",
+    "DIALECT_NAMES",
+]
 
 #: The dialects the assembler reads.
 DIALECT_NAMES = ("openai-chat", "openai-responses", "anthropic", "gemini")
@@ -63,7 +85,19 @@ class ToolCall:
 
 @dataclass
 class Assembled:
-    """What a stream said, assembled: see the module docs for each field's rules."""
+    """What a stream said, assembled: see the module docs for each field's rules.
+
+    Attributes:
+        text: The visible answer (``content``, text deltas, non-thought parts).
+        reasoning: The model's thinking, kept apart from ``text``: OpenAI-compatible
+            ``reasoning_content``, Anthropic ``thinking`` blocks, Responses reasoning
+            summaries, Gemini thought parts. Empty when the model did not show any.
+        tool_calls: The calls, in index order.
+        usage: The provider's usage object as sent (its own field names), or ``None``
+            when the stream never carried one (a cut stream, or usage not requested).
+        finish: The provider's own finish reason, or ``None`` when the end never came.
+        error: An error object that arrived inside the stream, or ``None``.
+    """
 
     text: str = ""
     reasoning: str = ""
@@ -234,6 +268,8 @@ class Assembler:
                 out += self._call_piece(index, fn.get("arguments"))
             if choice.get("finish_reason"):
                 self._pending_finish = choice["finish_reason"]
+            if choice.get("usage"):  # Kimi: the usage rides inside the finish choice
+                out += self._usage(choice["usage"])
         if obj.get("usage"):
             out += self._usage(obj["usage"])
         return out
@@ -329,6 +365,53 @@ class Assembler:
         if finish:
             out += self._end(finish)
         return out
+
+
+@dataclass(frozen=True)
+class TokenCounts:
+    """Token counts read from any provider's usage object; ``None`` where it says nothing.
+
+    ``completion`` includes ``reasoning`` (every provider bills thinking as output);
+    ``cached`` is the part of ``prompt`` served from the provider's prompt cache.
+    """
+
+    prompt: int | None = None
+    completion: int | None = None
+    reasoning: int | None = None
+    cached: int | None = None
+
+
+def _first(obj: dict[str, Any], *paths: str) -> int | None:
+    for path in paths:
+        value: Any = obj
+        for key in path.split("."):
+            value = value.get(key) if isinstance(value, dict) else None
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    return None
+
+
+def token_counts(usage: dict[str, Any] | None) -> TokenCounts:
+    """Read a usage object of any dialect into :class:`TokenCounts`.
+
+    Knows OpenAI Chat (``prompt_tokens``, ``completion_tokens_details.reasoning_tokens``,
+    ``prompt_tokens_details.cached_tokens``), DeepSeek (``prompt_cache_hit_tokens``),
+    Kimi (``cached_tokens``), OpenAI Responses and Anthropic (``input_tokens``,
+    ``output_tokens``, ``cache_read_input_tokens``) and Gemini (``promptTokenCount``,
+    ``candidatesTokenCount`` + ``thoughtsTokenCount``). ``None`` gives all ``None``.
+    """
+    if not isinstance(usage, dict):
+        return TokenCounts()
+    prompt = _first(usage, "prompt_tokens", "input_tokens", "promptTokenCount")
+    completion = _first(usage, "completion_tokens", "output_tokens")
+    reasoning = _first(usage, "completion_tokens_details.reasoning_tokens",
+                       "output_tokens_details.reasoning_tokens", "thoughtsTokenCount")
+    if completion is None and "candidatesTokenCount" in usage:  # Gemini counts thoughts apart
+        completion = (_first(usage, "candidatesTokenCount") or 0) + (reasoning or 0)
+    cached = _first(usage, "prompt_cache_hit_tokens", "prompt_tokens_details.cached_tokens",
+                    "input_tokens_details.cached_tokens", "cached_tokens",
+                    "cache_read_input_tokens", "cachedContentTokenCount")
+    return TokenCounts(prompt, completion, reasoning, cached)
 
 
 def assemble(dialect: str, data: bytes) -> Assembled:

@@ -29,6 +29,15 @@ back. ``max_tokens`` / ``max_completion_tokens`` cut the answer with
 usage-only last chunk, as OpenAI does. ``GET /v1/models`` lists
 ``sse-lab-sim``.
 
+**Reasoning (a lab option, off by default).** OpenAI's own Chat Completions stream
+has no thinking text, so by default this endpoint sends none. A request with
+``"enable_thinking": true`` (Qwen / DashScope's switch) or ``"thinking": {"type":
+"enabled"}`` (Zhipu GLM's and DeepSeek's) makes the simulated model think first, as
+the OpenAI-compatible Chinese providers stream it: ``delta.reasoning_content`` chunks
+before the first ``delta.content``, ``usage.completion_tokens_details.reasoning_tokens``
+counting them, and ``message.reasoning_content`` in a non-streamed answer. The answer
+text stays ``/chat``'s.
+
 **Tool calls.** With ``tools`` in the request the simulated model calls every
 offered function whose name appears in the prompt (``tool_choice``
 ``"required"`` or a named function forces a call, ``"none"`` forbids it;
@@ -85,6 +94,7 @@ __all__ = [
     "APIError",
     "Fault",
     "parse_chat_request",
+    "parse_thinking",
     "parse_fault",
     "fault_step",
     "play",
@@ -136,6 +146,7 @@ class ChatRequest:
         tools: The functions offered (name and JSON-schema parameters).
         tool_choice: ``"auto"``, ``"none"``, ``"required"`` or a function name.
         parallel_tool_calls: ``False`` keeps at most one call.
+        thinking: Stream ``reasoning_content`` before the answer (lab option).
     """
 
     model: str
@@ -149,12 +160,14 @@ class ChatRequest:
     tools: tuple[ToolSpec, ...] = ()
     tool_choice: str = "auto"
     parallel_tool_calls: bool = True
+    thinking: bool = False
 
     def script(self, model: SimulatedLLM) -> Script:
         """The planned turn for this request."""
         script = plan_turn(
             model, self.prompt, self.seed, tools=list(self.tools), tool_choice=self.tool_choice,
             max_tokens=self.max_tokens, prompt_tokens=self.prompt_tokens,
+            thinking=self.thinking,
         )
         if not self.parallel_tool_calls:
             script = _first_call_only(script)
@@ -246,6 +259,23 @@ def _optional_int(body: dict[str, Any], name: str, minimum: int) -> int | None:
     return value
 
 
+def parse_thinking(body: dict[str, Any]) -> bool:
+    """The reasoning switch: ``enable_thinking`` (bool) or ``thinking.type``; default off."""
+    enable = body.get("enable_thinking")
+    if enable is not None and not isinstance(enable, bool):
+        raise APIError(400, "enable_thinking must be a boolean", param="enable_thinking")
+    thinking = body.get("thinking")
+    if thinking is not None:
+        if not isinstance(thinking, dict) or thinking.get("type") not in ("enabled", "disabled"):
+            raise APIError(400, "thinking must be {'type': 'enabled'} or {'type': 'disabled'}",
+                           param="thinking.type")
+        if enable is not None and enable != (thinking["type"] == "enabled"):
+            raise APIError(400, "enable_thinking and thinking.type disagree",
+                           param="enable_thinking")
+        return thinking["type"] == "enabled"
+    return bool(enable)
+
+
 def parse_chat_request(raw: bytes, speed_header: str | None = None) -> ChatRequest:
     """Validate a request body; raise :class:`APIError` (400) on anything wrong."""
     try:
@@ -323,6 +353,7 @@ def parse_chat_request(raw: bytes, speed_header: str | None = None) -> ChatReque
         tools=tools,
         tool_choice=tool_choice,
         parallel_tool_calls=parallel,
+        thinking=parse_thinking(body),
     )
 
 
@@ -498,6 +529,8 @@ class ChatCompletionsHandler(SSEHandler):
         finally:
             context.tasks.discard(self._task)
         message: dict[str, Any] = {"role": "assistant", "content": script.text, "refusal": None}
+        if req.thinking:
+            message["reasoning_content"] = script.thinking
         if script.finish == "tool_calls":
             message["content"] = None
             message["tool_calls"] = [
