@@ -27,8 +27,10 @@ from sse_lab.dialects.compatible import (
     QWEN_THINKING,
     SOURCES,
     THINKING_PIECES,
+    reasoning_status,
 )
 from sse_lab.dialects.fixtures import GEMINI_THINKING_TOOL
+from sse_lab.i18n import use_language
 from sse_lab.protocol import parse
 
 ANSWER = "".join(ANSWER_PIECES)
@@ -178,3 +180,15 @@ def test_fixture_bytes_are_what_the_sdk_parsed() -> None:
     assert b'"choices": [{"delta"' in DEEPSEEK_REASONER
     assert b'{"choices":[{"delta"' in QWEN_THINKING
     assert KIMI_THINKING.count(b"data: [DONE]") == GLM_THINKING.count(b"data: [DONE]") == 1
+
+
+def test_reasoning_status_follows_the_phases_in_both_languages() -> None:
+    with use_language("en"):
+        lines = [reasoning_status("", ""), reasoning_status("嗯，用户", ""),
+                 reasoning_status("嗯，用户", "9.8", None),
+                 reasoning_status("嗯，用户", "9.8", "stop")]
+    assert lines == ["Waiting for the model…", "Thinking… 4 characters so far",
+                     "Answering (thought for 4 characters)",
+                     "Done: 4 characters of thinking, 3 characters of answer"]
+    with use_language("zh-CN"):
+        assert reasoning_status(THINKING, "") == f"思考中…已收到 {len(THINKING)} 个字符"

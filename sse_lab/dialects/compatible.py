@@ -26,13 +26,16 @@ Read them with :func:`sse_lab.dialects.assemble` (``"openai-chat"``): the assemb
 keeps ``reasoning_content`` in :attr:`~sse_lab.dialects.Assembled.reasoning`, the
 answer in ``text``, ignores the keep-alive comments (the SSE parser drops comment
 lines) and finds the usage wherever the provider put it; :func:`token_counts` reads the
-different usage names. Used by notebook 09.
+different usage names. :func:`reasoning_status` is the one-line status a chat UI shows
+while it renders the two streams apart. Used by notebook 09.
 """
 
 from __future__ import annotations
 
 import json
 from typing import Any
+
+from sse_lab.i18n import tr
 
 __all__ = [
     "DEEPSEEK_REASONER",
@@ -44,6 +47,7 @@ __all__ = [
     "THINKING_PIECES",
     "ANSWER_PIECES",
     "SOURCES",
+    "reasoning_status",
 ]
 
 #: The question every fixture answers (DeepSeek's reasoning-model guide asks it in English).
@@ -231,3 +235,21 @@ PROVIDERS: dict[str, tuple[str, bytes]] = {
     "kimi": ("kimi-thinking-preview", KIMI_THINKING),
     "glm": ("glm-4.6", GLM_THINKING),
 }
+
+
+def reasoning_status(reasoning: str, text: str, finish: str | None = None) -> str:
+    """The status line a chat UI shows above a reasoning model's answer, in the lab's language.
+
+    A client renders the two streams apart: the thinking in a muted, collapsible panel
+    that grows while ``reasoning_content`` arrives, the answer below it from the first
+    ``content`` delta on. This line says which phase the stream is in (characters, not
+    tokens: the client can count those itself).
+    """
+    if not reasoning and not text:
+        return tr("Waiting for the model…")
+    if not text:
+        return tr("Thinking… {n} characters so far", n=len(reasoning))
+    if finish is None:
+        return tr("Answering (thought for {n} characters)", n=len(reasoning))
+    return tr("Done: {n} characters of thinking, {m} characters of answer",
+              n=len(reasoning), m=len(text))
