@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from sse_lab.i18n import tr, trn
 from sse_lab.lab.plots.style import (
     FG,
     MUTED,
@@ -69,13 +70,15 @@ def emit_vs_receive(
     ax = new_axes(ax, (6.8, 6.0))
     fg = text_color(ax)
     drawn = [ln for ln in ax.get_lines() if ln.get_gid() == "emit-receive"]
-    name = label or "tokens"
-    color = TRANSPORT_COLORS.get(name, PALETTE[len(drawn) % len(PALETTE)])
+    key = label or "tokens"
+    name = tr(label) if label else tr("tokens")
+    color = TRANSPORT_COLORS.get(key, PALETTE[len(drawn) % len(PALETTE)])
     if any(ln.get_color() == color for ln in drawn):
         color = PALETTE[(len(drawn) + 1) % len(PALETTE)]
     lags = [r - e for e, r in zip(emit, recv, strict=False)]
     if lags:
-        name += f" (lag p50 {fmt_ms(percentile(lags, 50))}, max {fmt_ms(max(lags))})"
+        name += tr(" (lag p50 {p50}, max {worst})", p50=fmt_ms(percentile(lags, 50)),
+                   worst=fmt_ms(max(lags)))
     ax.plot(
         emit,
         recv,
@@ -100,14 +103,14 @@ def emit_vs_receive(
             color=MUTED,
             linestyle="--",
             linewidth=1.1,
-            label="received = emitted (no delay)",
+            label=tr("received = emitted (no delay)"),
             gid="diagonal",
             zorder=1,
         )
         ax.text(
             0.03,
             0.97,
-            "horizontal run = tokens held back,\nthen delivered together",
+            tr("horizontal run = tokens held back,\nthen delivered together"),
             transform=ax.transAxes,
             ha="left",
             va="top",
@@ -117,9 +120,9 @@ def emit_vs_receive(
     ax.set_xlim(0, hi)
     ax.set_ylim(0, hi)
     ax.set_aspect("equal", adjustable="box")
-    ax.set_xlabel("server emit time (s since request)")
-    ax.set_ylabel("client receive time (s since request)")
-    ax.set_title("Buffering X-ray: emitted vs received")
+    ax.set_xlabel(tr("server emit time (s since request)"))
+    ax.set_ylabel(tr("client receive time (s since request)"))
+    ax.set_title(tr("Buffering X-ray: emitted vs received"))
     add_legend(ax, loc="lower right")
     return ax.figure
 
@@ -165,11 +168,13 @@ def emit_vs_receive_grid(
                gid="emit-receive")
         lags = [r - e for e, r in zip(emit[:n], recv[:n], strict=True)]
         instants = distinct_instants(rec)
-        title = (titles or {}).get(name, name)
-        a.set_title(f"{title}\n{len(recv)} tokens at {instants} instant"
-                    f"{'s' if instants != 1 else ''}", fontsize=10, loc="left")
+        title = tr((titles or {}).get(name, name))
+        a.set_title(title + "\n" + trn("{n} tokens at {k} instant", "{n} tokens at {k} instants",
+                                        instants, n=len(recv), k=instants),
+                    fontsize=10, loc="left")
         if lags:
-            a.text(0.97, 0.04, f"lag p50 {fmt_ms(percentile(lags, 50))}\nmax {fmt_ms(max(lags))}",
+            a.text(0.97, 0.04, tr("lag p50 {p50}\nmax {worst}", p50=fmt_ms(percentile(lags, 50)),
+                                  worst=fmt_ms(max(lags))),
                    transform=a.transAxes, ha="right", va="bottom", fontsize=8.5, color=FG)
         a.set_aspect("equal", adjustable="box")
     for a in axes[len(names):]:
@@ -177,9 +182,9 @@ def emit_vs_receive_grid(
     axes[0].set_xlim(0, hi)
     axes[0].set_ylim(0, hi)
     for a in axes[(nrows - 1) * ncols:]:
-        a.set_xlabel("server emit (s)")
+        a.set_xlabel(tr("server emit (s)"))
     for a in axes[::ncols]:
-        a.set_ylabel("client receive (s)")
-    fig.suptitle("Buffering X-ray: on the diagonal = streamed; flat, then a jump = held back",
+        a.set_ylabel(tr("client receive (s)"))
+    fig.suptitle(tr("Buffering X-ray: on the diagonal = streamed; flat, then a jump = held back"),
                  color=FG, fontsize=12)
     return fig

@@ -9,6 +9,7 @@ from typing import Any
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from sse_lab.i18n import N_, tr
 from sse_lab.lab.plots.style import (
     BLOCKING_COLOR,
     STREAMING_COLOR,
@@ -70,10 +71,12 @@ def itl_histogram(
             raise TypeError(f"expected a Recording or a sequence of seconds, got {item!r}")
     if labels is None:
         names = [
-            t or ("ITL" if len(items) == 1 else f"series {i + 1}") for i, t in enumerate(transports)
+            t or ("ITL" if len(items) == 1 else tr("series {i}", i=i + 1))
+            for i, t in enumerate(transports)
         ]
     else:
         names = [str(x) for x in labels]
+    names = [tr(name) for name in names]  # a caller's label, in the learner's language
     if len(names) != len(data):
         raise ValueError(f"{len(data)} datasets but {len(names)} labels")
     colors = series_colors(names, transports)
@@ -96,7 +99,7 @@ def itl_histogram(
             alpha=0.8 if len(shown) == 1 else 0.4,
             edgecolor=ax.get_facecolor(),
             linewidth=0.5,
-            label=f"{name} ({len(d)} gaps)",
+            label=tr("{name} ({n} gaps)", name=name, n=len(d)),
         )
         if len(shown) > 1:
             ax.hist(d, bins=edges, histtype="step", color=color, linewidth=1.2, gid="outline")
@@ -108,14 +111,14 @@ def itl_histogram(
                 color=color if len(shown) > 1 else fg,
                 linestyle=style,
                 linewidth=1.6,
-                label=f"{name} p{q} = {v:.0f} ms",
+                label=tr("{name} p{q} = {v:.0f} ms", name=name, q=q, v=v),
                 gid=f"p{q}",
             )
     if not values:
         ax.text(
             0.5,
             0.5,
-            "no inter-token gaps (fewer than 2 tokens)",
+            tr("no inter-token gaps (fewer than 2 tokens)"),
             transform=ax.transAxes,
             ha="center",
             va="center",
@@ -124,9 +127,9 @@ def itl_histogram(
     ax.set_xlim(-0.01 * hi, hi * 1.04)  # a p50 of 0 ms stays visible
     if values:
         ax.set_ylim(0, ax.get_ylim()[1] * 1.3)  # room for the legend
-    ax.set_xlabel("inter-token latency (ms)")
-    ax.set_ylabel("gaps (count)")
-    ax.set_title("Inter-token latency")
+    ax.set_xlabel(tr("inter-token latency (ms)"))
+    ax.set_ylabel(tr("gaps (count)"))
+    ax.set_title(tr("Inter-token latency"))
     if values:
         add_legend(ax, loc="upper right")
     return ax.figure
@@ -137,7 +140,7 @@ def ttft_distribution(
     ttfts: Sequence[float] | Sequence[Recording],
     *,
     planned: Sequence[float] | None = None,
-    label: str = "measured",
+    label: str = N_("measured"),
     ax: Axes | None = None,
 ) -> Figure:
     """Histogram of time to first token over many runs, p50/p90/p99 marked.
@@ -175,25 +178,25 @@ def ttft_distribution(
         edges = [lo + (hi - lo) * k / nbins for k in range(nbins + 1)]
         if plan_ms:
             ax.hist(plan_ms, bins=edges, histtype="step", color="#999999", linewidth=2.0,
-                    label=f"model's plan (prefill only), {len(plan_ms)} runs",
+                    label=tr("model's plan (prefill only), {n} runs", n=len(plan_ms)),
                     gid="planned", zorder=3)
         if ms:
             ax.hist(ms, bins=edges, color=STREAMING_COLOR, alpha=0.8,
                     edgecolor=ax.get_facecolor(), linewidth=0.5,
-                    label=f"{label}, {len(ms)} runs", gid="measured")
+                    label=tr("{label}, {n} runs", label=tr(label), n=len(ms)), gid="measured")
             for q, style in ((50, "--"), (90, "-."), (99, ":")):
                 v = percentile(ms, q)
                 ax.axvline(v, color=fg, linestyle=style, linewidth=1.5,
-                           label=f"p{q} = {v:.1f} ms", gid=f"p{q}")
+                           label=tr("p{q} = {v:.1f} ms", q=q, v=v), gid=f"p{q}")
         ax.set_xlim(lo, hi)
         ax.set_ylim(0, ax.get_ylim()[1] * 1.35)  # room for the legend
         add_legend(ax, loc="upper right")
     else:
-        ax.text(0.5, 0.5, "no first token in any run", transform=ax.transAxes,
+        ax.text(0.5, 0.5, tr("no first token in any run"), transform=ax.transAxes,
                 ha="center", va="center", color=fg)
-    ax.set_xlabel("time to first token (ms)")
-    ax.set_ylabel("runs")
-    ax.set_title("Time to first token over many runs")
+    ax.set_xlabel(tr("time to first token (ms)"))
+    ax.set_ylabel(tr("runs"))
+    ax.set_title(tr("Time to first token over many runs"))
     return ax.figure
 
 
@@ -222,18 +225,19 @@ def ttft_vs_prompt_length(
     xs = [float(x) for x, _ in points]
     ys = [float(y) * 1000 for _, y in points]
     ax.plot(xs, ys, "o", color=STREAMING_COLOR, markersize=6, alpha=0.85,
-            label=f"measured ({len(xs)} requests)", gid="measured")
+            label=tr("measured ({n} requests)", n=len(xs)), gid="measured")
     x_hi = max(xs + [1.0]) * 1.05
     if fit is not None:
         a, b = float(fit.intercept) * 1000, float(fit.slope) * 1000
         r2 = getattr(fit, "r2", None)
-        extra = f", r² = {r2:.3f}" if r2 is not None else ""
+        extra = tr(", r² = {r2:.3f}", r2=r2) if r2 is not None else ""
         ax.plot([0, x_hi], [a, a + b * x_hi], color=BLOCKING_COLOR, linewidth=1.8,
-                label=f"fit: {a:.1f} ms + {b * 1000:.1f} µs × tokens{extra}", gid="fit")
+                label=tr("fit: {a:.1f} ms + {b:.1f} µs × tokens", a=a, b=b * 1000) + extra,
+                gid="fit")
     ax.set_xlim(0, x_hi)
     ax.set_ylim(0, max(ys + [1.0]) * 1.15)
-    ax.set_xlabel("prompt length (tokens)")
-    ax.set_ylabel("time to first token (ms)")
-    ax.set_title("A longer prompt, a later first token (prefill)")
+    ax.set_xlabel(tr("prompt length (tokens)"))
+    ax.set_ylabel(tr("time to first token (ms)"))
+    ax.set_title(tr("A longer prompt, a later first token (prefill)"))
     add_legend(ax, loc="upper left")
     return ax.figure

@@ -9,6 +9,7 @@ from typing import Any
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from sse_lab.i18n import N_, tr
 from sse_lab.lab.plots.style import (
     BLOCKING_COLOR,
     FG,
@@ -28,9 +29,9 @@ __all__ = ["load_chart", "monitor_chart"]
 
 
 _MONITOR_SERIES: dict[str, tuple[str, str]] = {
-    "open_total": ("open streams", STREAMING_COLOR),
-    "subscribers": ("/events subscribers", "#009E73"),
-    "generation_tasks": ("generation tasks", "#E69F00"),
+    "open_total": (N_("open streams"), STREAMING_COLOR),
+    "subscribers": (N_("/events subscribers"), "#009E73"),
+    "generation_tasks": (N_("generation tasks"), "#E69F00"),
 }
 # Thick solid first, thinner dashed on top: equal series stay visible.
 _MONITOR_STYLE: dict[str, dict[str, Any]] = {
@@ -45,7 +46,7 @@ def monitor_chart(
     samples: Sequence[dict[str, Any]],
     *,
     keys: Sequence[str] = ("open_total", "subscribers", "generation_tasks"),
-    title: str = "Server monitor",
+    title: str = N_("Server monitor"),
     fast: bool = False,
 ) -> Figure:
     """Open connections (and friends) and memory over time, from monitor samples.
@@ -84,18 +85,20 @@ def monitor_chart(
             continue
         peak = max(ys)
         style = _MONITOR_STYLE.get(key, {"linewidth": 2.0})
-        top.step(ts, ys, where="post", color=color, label=f"{name} (peak {peak:.0f})",
+        top.step(ts, ys, where="post", color=color,
+                 label=tr("{name} (peak {peak:.0f})", name=tr(name), peak=peak),
                  gid=key, **style)
         if key == keys[0]:
             # One dot per sample: where the line is a guess between two
             # samples (a late sample on a busy machine) is visible.
             top.plot(ts, ys, "o", linestyle="none", markersize=3.2, markerfacecolor="white",
                      markeredgecolor=color, markeredgewidth=0.9, zorder=3, gid="samples",
-                     label="samples")
+                     label=tr("samples"))
     rss = [float(s.get("rss_bytes", 0) or 0) / 2**20 for s in samples]
     if rss:
         bottom.plot(ts, rss, color="#CC79A7", linewidth=2.0, gid="rss",
-                    label=f"RSS {rss[0]:.1f} → {rss[-1]:.1f} MB (peak {max(rss):.1f})")
+                    label=tr("RSS {first:.1f} → {last:.1f} MB (peak {peak:.1f})",
+                             first=rss[0], last=rss[-1], peak=max(rss)))
         lo, hi = min(rss), max(rss)
         pad = max(2.0, 0.15 * (hi - lo))
         bottom.set_ylim(max(0.0, lo - pad), hi + pad)
@@ -105,23 +108,23 @@ def monitor_chart(
         # A moment a notebook checked (Monitor.mark / wait_for): fresh stats, not a stale sample.
         for a in (top, bottom):
             a.axvline(t, color=MUTED, linestyle=":", linewidth=1.1, gid="mark")
-        top.annotate(label, xy=(t, 1.0), xycoords=("data", "axes fraction"), xytext=(2, -2),
+        top.annotate(tr(label), xy=(t, 1.0), xycoords=("data", "axes fraction"), xytext=(2, -2),
                      textcoords="offset points", rotation=90, ha="left", va="top",
                      fontsize=7.5, color=MUTED, gid="mark-label")
     if not samples:
-        top.text(0.5, 0.5, "no samples yet", transform=top.transAxes, ha="center",
+        top.text(0.5, 0.5, tr("no samples yet"), transform=top.transAxes, ha="center",
                  va="center", color=MUTED)
     top.set_ylim(bottom=0)
     top.set_ylim(0, max(1.0, top.get_ylim()[1] * 1.15))
-    top.set_ylabel("count")
+    top.set_ylabel(tr("count"))
     labelled = top.get_legend_handles_labels()[1]
-    top.set_title(title, pad=24 if labelled else None)
+    top.set_title(tr(title), pad=24 if labelled else None)
     if labelled:
         # Above the plot, in one row: it never hides a peak.
         top.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncols=len(labelled),
                    frameon=False, fontsize=9, labelcolor=text_color(top), borderaxespad=0.2)
-    bottom.set_ylabel("memory (MB)")
-    bottom.set_xlabel("time since the monitor started (s)")
+    bottom.set_ylabel(tr("memory (MB)"))
+    bottom.set_xlabel(tr("time since the monitor started (s)"))
     if ts:
         bottom.set_xlim(0, max(ts[-1], 0.1))
     return fig
@@ -154,24 +157,25 @@ def load_chart(result: Any, *, planned_ttft: float | None = None) -> Figure:
             ax.hlines(y, r.start, first, color="#bbbbbb", linewidth=lw, gid="waiting")
             ax.hlines(y, first, end, color=STREAMING_COLOR, linewidth=lw, gid="streaming")
     handles = [
-        Line2D([], [], color="#bbbbbb", linewidth=3, label="waiting for the first token"),
-        Line2D([], [], color=STREAMING_COLOR, linewidth=3, label="streaming tokens"),
+        Line2D([], [], color="#bbbbbb", linewidth=3, label=tr("waiting for the first token")),
+        Line2D([], [], color=STREAMING_COLOR, linewidth=3, label=tr("streaming tokens")),
     ]
     if any(not r.ok for r in results):
-        handles.append(Line2D([], [], color=BLOCKING_COLOR, linewidth=3, label="failed"))
+        handles.append(Line2D([], [], color=BLOCKING_COLOR, linewidth=3, label=tr("failed")))
     ax.set_ylim(-1, max(len(order), 1))
-    ax.set_xlabel("time since the load test started (s)")
-    ax.set_ylabel("client (by start time)")
-    ax.set_title(f"{result.clients} concurrent clients: {result.ok} complete")
+    ax.set_xlabel(tr("time since the load test started (s)"))
+    ax.set_ylabel(tr("client (by start time)"))
+    ax.set_title(tr("{clients} concurrent clients: {ok} complete", clients=result.clients,
+                    ok=result.ok))
     xmax = max([r.end or 0 for r in results] + [s.get("t", 0) for s in result.samples] + [0.1])
     ax.set_xlim(0, xmax * 1.03)
     if result.samples:
         twin = ax.twinx()
         twin.step([s["t"] for s in result.samples], [s.get("open_total", 0) for s in
                   result.samples], where="post", color="#E69F00", linewidth=2.0,
-                  label=f"server: open streams (peak {result.peak_open})", gid="open")
+                  label=tr("server: open streams (peak {peak})", peak=result.peak_open), gid="open")
         twin.set_ylim(0, max(result.peak_open, 1) * 1.15)
-        twin.set_ylabel("open streams on the server", color="#E69F00")
+        twin.set_ylabel(tr("open streams on the server"), color="#E69F00")
         twin.tick_params(colors=FG)
         handles += twin.get_legend_handles_labels()[0]
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncols=3,
@@ -181,20 +185,21 @@ def load_chart(result: Any, *, planned_ttft: float | None = None) -> Figure:
         hi = max(ttfts) * 1.05 or 1.0
         bins = min(40, max(10, int(math.sqrt(len(ttfts)) * 2)))
         hist.hist(ttfts, bins=bins, range=(0, hi), color=STREAMING_COLOR, alpha=0.8,
-                  edgecolor="white", linewidth=0.5, label=f"{len(ttfts)} clients")
+                  edgecolor="white", linewidth=0.5, label=tr("{n} clients", n=len(ttfts)))
         for q, style in ((50, "--"), (90, "-."), (99, ":")):
             v = percentile(ttfts, q)
             hist.axvline(v, color=FG, linestyle=style, linewidth=1.5,
-                         label=f"p{q} = {v:.0f} ms", gid=f"p{q}")
+                         label=tr("p{q} = {v:.0f} ms", q=q, v=v), gid=f"p{q}")
         if planned_ttft is not None:
             hist.axvline(planned_ttft * 1000, color=MUTED, linewidth=3, alpha=0.6,
-                         label=f"model alone: {planned_ttft * 1000:.0f} ms", gid="planned")
+                         label=tr("model alone: {ms:.0f} ms", ms=planned_ttft * 1000),
+                         gid="planned")
         hist.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncols=2, fontsize=8.5,
                     frameon=False, labelcolor=FG)
     else:
-        hist.text(0.5, 0.5, "no client got a token", transform=hist.transAxes,
+        hist.text(0.5, 0.5, tr("no client got a token"), transform=hist.transAxes,
                   ha="center", va="center", color=FG)
-    hist.set_xlabel("time to first token (ms)")
-    hist.set_ylabel("clients")
-    hist.set_title("Time to first token under load")
+    hist.set_xlabel(tr("time to first token (ms)"))
+    hist.set_ylabel(tr("clients"))
+    hist.set_title(tr("Time to first token under load"))
     return fig

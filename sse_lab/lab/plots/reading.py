@@ -10,6 +10,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 from matplotlib.transforms import blended_transform_factory
 
+from sse_lab.i18n import tr
 from sse_lab.lab.plots.style import (
     BLOCKING_COLOR,
     FG,
@@ -29,6 +30,20 @@ from sse_lab.metrics import (
     visible_words,
 )
 from sse_lab.recording import Recording
+
+# What the reader counts: words (an English reader) or characters (a Chinese one).
+_UNITS = ("word", "char")
+
+
+def _reader_label(speed: float, unit: str) -> str:
+    if unit == "char":
+        return tr("reader at {speed:g} characters/s", speed=speed)
+    return tr("reader at {speed:g} words/s", speed=speed)
+
+
+def _check_unit(unit: str) -> None:
+    if unit not in _UNITS:
+        raise ValueError(f"unit must be 'word' or 'char', got {unit!r}")
 
 __all__ = ["perceived_wait", "step_points", "visible_text_over_time"]
 
@@ -52,6 +67,7 @@ def visible_text_over_time(
     *,
     words_per_s: float = 4.0,
     log_x: bool = False,
+    unit: str = "word",
     ax: Axes | None = None,
 ) -> Figure:
     """Words on screen over time, streaming against blocking, with a reader.
@@ -68,18 +84,22 @@ def visible_text_over_time(
         blocking: The blocking recording (one arrival with the whole text).
         words_per_s: Reading speed for the reader line and the idle times.
         log_x: Use a logarithmic time axis (spreads the 0.1/1/10 s limits).
+        unit: ``"word"`` (default) or ``"char"``: count characters, for a
+            Chinese reader, with ``words_per_s`` in characters per second
+            (``sse_lab.metrics.READING_SPEEDS["zh-CN"].per_s``).
         ax: Axes to draw into; a new figure is created if omitted.
 
     Returns:
         The figure, with ``fig.idle_times = {"streaming": s, "blocking": s}``
         (seconds the reader sat waiting) attached.
     """
+    _check_unit(unit)
     series = [("streaming", streaming, STREAMING_COLOR), ("blocking", blocking, BLOCKING_COLOR)]
     ax = new_axes(ax, (9.0, 5.0))
     fg = text_color(ax)
     info: list[dict[str, Any]] = []
     for key, rec, color in series:
-        points = visible_words(rec)
+        points = visible_words(rec, unit)
         idle = reader_idle_time(points, words_per_s)
         total = max((w for _, w in points), default=0)
         info.append(
@@ -109,14 +129,15 @@ def visible_text_over_time(
         xs, ys = step_points(s["points"], x_hi)
         if log_x:
             xs[0] = x_lo
-        name = key if rec.transport in (key, "") else f"{key} ({rec.transport})"
+        shown = tr("streaming") if key == "streaming" else tr("blocking")
+        name = shown if rec.transport in (key, "") else f"{shown} ({tr(rec.transport)})"
         ax.step(
             xs,
             ys,
             where="post",
             color=color,
             linewidth=2.2,
-            label=f"{name}: reader idle {s['idle']:.2f} s",
+            label=tr("{name}: reader idle {idle:.2f} s", name=name, idle=s["idle"]),
             gid=key,
         )
     for s in info:
@@ -131,7 +152,7 @@ def visible_text_over_time(
                 color=MUTED,
                 linestyle="--",
                 linewidth=1.2,
-                label=f"reader at {words_per_s:g} words/s" if key == "streaming" else None,
+                label=_reader_label(words_per_s, unit) if key == "streaming" else None,
                 gid=f"reader-{key}",
             )
 
@@ -148,7 +169,7 @@ def visible_text_over_time(
         ax.text(
             x,
             0.985,
-            f"{text} ",
+            f"{tr(text)} ",
             transform=trans,
             rotation=90,
             ha="left",
@@ -161,9 +182,11 @@ def visible_text_over_time(
     ax.set_xlim(x_lo, x_hi)
     top = max([s["total"] for s in info] + [1])
     ax.set_ylim(0, top * 1.08)
-    ax.set_xlabel("time since request (s)" + (", log scale" if log_x else ""))
-    ax.set_ylabel("words visible (1 CJK character = 1 word)")
-    ax.set_title("What the reader sees: streaming vs blocking")
+    ax.set_xlabel(tr("time since request (s), log scale") if log_x
+                  else tr("time since request (s)"))
+    ax.set_ylabel(tr("characters visible") if unit == "char"
+                  else tr("words visible (1 CJK character = 1 word)"))
+    ax.set_title(tr("What the reader sees: streaming vs blocking"))
     add_legend(ax, loc="best")
     fig = ax.figure
     fig.idle_times = idle_times  # type: ignore[attr-defined]
@@ -176,6 +199,7 @@ def perceived_wait(
     *,
     words_per_s: float = 4.0,
     ncols: int = 2,
+    unit: str = "word",
 ) -> Figure:
     """Words on screen against a reader, one panel per variant of an answer.
 
@@ -190,10 +214,13 @@ def perceived_wait(
         recs: ``{variant name: recording}``; all panels share their axes.
         words_per_s: Reading speed.
         ncols: Panels per row.
+        unit: ``"word"`` (default) or ``"char"``: a Chinese reader counts
+            characters, and ``words_per_s`` is then characters per second.
 
     Returns:
         The figure, with ``fig.idle_times = {name: seconds}`` attached.
     """
+    _check_unit(unit)
     names = list(recs)
     if not names:
         raise ValueError("perceived_wait needs at least one recording")
@@ -205,7 +232,7 @@ def perceived_wait(
     x_hi, y_hi = 0.5, 1
     series = []
     for name in names:
-        points = visible_words(recs[name])
+        points = visible_words(recs[name], unit)
         verts, idle = reader_progress(points, words_per_s)
         series.append((name, points, verts, idle))
         x_hi = max([x_hi, verts[-1][0]] + [t for t, _ in points])
@@ -218,18 +245,23 @@ def perceived_wait(
         idle_s = reader_idle_time(points, words_per_s)
         idle_times[name] = idle_s
         xs, ys = step_points(points, x_hi)
-        a.step(xs, ys, where="post", color=color, linewidth=2.2, label="words on screen",
-               gid="visible")
+        on_screen = tr("characters on screen") if unit == "char" else tr("words on screen")
+        a.step(xs, ys, where="post", color=color, linewidth=2.2, label=on_screen, gid="visible")
         a.plot([v[0] for v in verts], [v[1] for v in verts], color=MUTED, linestyle="--",
-               linewidth=1.4, label=f"reader at {words_per_s:g} words/s", gid="reader")
+               linewidth=1.4, label=_reader_label(words_per_s, unit), gid="reader")
         for i, (s, e) in enumerate(idle):
             a.axvspan(s, e, color=BLOCKING_COLOR, alpha=0.13, linewidth=0, gid="idle",
-                      label="reader waiting" if i == 0 else None)
+                      label=tr("reader waiting") if i == 0 else None)
         first = next((t for t, w in points if w > 0), None)
         last = points[-1][0] if points else None
-        head = f"{name}\nfirst word {first:.1f} s · last {last:.1f} s" if first is not None \
-            and last is not None else name
-        a.set_title(f"{head} · idle {idle_s:.1f} s", fontsize=10.5, loc="left")
+        if first is not None and last is not None:
+            head = tr(name) + "\n" + (
+                tr("first character {first:.1f} s · last {last:.1f} s", first=first, last=last)
+                if unit == "char"
+                else tr("first word {first:.1f} s · last {last:.1f} s", first=first, last=last))
+        else:
+            head = tr(name)
+        a.set_title(head + tr(" · idle {idle:.1f} s", idle=idle_s), fontsize=10.5, loc="left")
         if k == 0:
             add_legend(a, loc="lower right")
     for a in axes[len(series):]:
@@ -237,10 +269,10 @@ def perceived_wait(
     axes[0].set_xlim(0, x_hi)
     axes[0].set_ylim(0, y_hi * 1.08)
     for a in axes[(nrows - 1) * ncols:]:
-        a.set_xlabel("time since request (s)")
+        a.set_xlabel(tr("time since request (s)"))
     for a in axes[::ncols]:
-        a.set_ylabel("words")
-    fig.suptitle("Same total time, different waits: what a reader lives through",
+        a.set_ylabel(tr("characters") if unit == "char" else tr("words"))
+    fig.suptitle(tr("Same total time, different waits: what a reader lives through"),
                  color=FG, fontsize=12)
     fig.idle_times = idle_times  # type: ignore[attr-defined]
     return fig

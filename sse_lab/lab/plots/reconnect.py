@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from matplotlib.figure import Figure
 
+from sse_lab.i18n import tr
 from sse_lab.lab.plots.style import (
     BLOCKING_COLOR,
     FG,
@@ -57,24 +58,25 @@ def reconnect_storm(
         peaks.append(peak)
         clients = len(attempts[name])
         if down_for is None:
-            what = f"peak {peak} of {clients} clients in one {bin_s * 1000:.0f} ms bin"
+            what = tr("peak {peak} of {clients} clients in one {ms:.0f} ms bin", peak=peak,
+                      clients=clients, ms=bin_s * 1000)
         else:
             back = [c for c, e in zip(counts, edges, strict=False) if e >= down_for - 1e-9]
-            what = (f"once it is back, up to {int(max(back, default=0))} of {clients} clients "
-                    f"per {bin_s * 1000:.0f} ms")
+            what = tr("once it is back, up to {most} of {clients} clients per {ms:.0f} ms",
+                      most=int(max(back, default=0)), clients=clients, ms=bin_s * 1000)
             a.axvspan(0, down_for, color="#000000", alpha=0.05, linewidth=0, gid="down")
             a.axvline(down_for, color=MUTED, linestyle="--", linewidth=1.2, gid="back-up")
-        a.set_title(f"{name}: {what}", fontsize=10.5, loc="left")
-        a.set_ylabel("attempts")
+        a.set_title(tr("{name}: {what}", name=tr(name), what=what), fontsize=10.5, loc="left")
+        a.set_ylabel(tr("attempts"))
     top = max(peaks + [1]) * 1.15
     for a in axes:
         a.set_ylim(0, top)
     if down_for is not None:
-        axes[0].annotate("server back", xy=(down_for, top * 0.97), xytext=(4, 0),
+        axes[0].annotate(tr("server back"), xy=(down_for, top * 0.97), xytext=(4, 0),
                          textcoords="offset points", va="top", fontsize=8.5, color=MUTED)
-        axes[0].annotate("server down", xy=(down_for / 2, top * 0.97), ha="center", va="top",
+        axes[0].annotate(tr("server down"), xy=(down_for / 2, top * 0.97), ha="center", va="top",
                          fontsize=8.5, color=MUTED)
     axes[-1].set_xlim(0, xmax)
-    axes[-1].set_xlabel("time since the server went away (s)")
-    fig.suptitle("Reconnection attempts per time bin", color=FG, fontsize=12)
+    axes[-1].set_xlabel(tr("time since the server went away (s)"))
+    fig.suptitle(tr("Reconnection attempts per time bin"), color=FG, fontsize=12)
     return fig

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from matplotlib.figure import Figure
 
+from sse_lab.i18n import N_, tr
 from sse_lab.lab.plots.style import (
     BLOCKING_COLOR,
     FG,
@@ -24,7 +25,7 @@ def arrival_vs_display(
     arrival_times: Sequence[float],
     display_times: Sequence[float],
     *,
-    title: str = "Smoothing: tokens as they arrive vs as they are shown",
+    title: str = N_("Smoothing: tokens as they arrive vs as they are shown"),
 ) -> Figure:
     """Bursty arrival against the smoothed reveal, one token at a time.
 
@@ -47,14 +48,15 @@ def arrival_vs_display(
     if n:
         end = max(arr[-1], disp[-1]) * 1.03
         top.step([0.0, *arr, end], [0, *xs, n], where="post", color=BLOCKING_COLOR,
-                 linewidth=1.8, label="arrived (bursty)", gid="arrival")
+                 linewidth=1.8, label=tr("arrived (bursty)"), gid="arrival")
         top.step([0.0, *disp, end], [0, *xs, n], where="post", color=STREAMING_COLOR,
-                 linewidth=2.2, label="shown (smoothed)", gid="display")
+                 linewidth=2.2, label=tr("shown (smoothed)"), gid="display")
         lags = [d - a for a, d in zip(arr, disp, strict=True)]
         top.set_xlim(0, end)
         top.set_ylim(0, n * 1.05)
-        top.text(0.99, 0.03, f"extra delay: mean {sum(lags) / n * 1000:.0f} ms, "
-                 f"max {max(lags) * 1000:.0f} ms", transform=top.transAxes, ha="right",
+        top.text(0.99, 0.03, tr("extra delay: mean {mean:.0f} ms, max {worst:.0f} ms",
+                                mean=sum(lags) / n * 1000, worst=max(lags) * 1000),
+                 transform=top.transAxes, ha="right",
                  va="bottom", fontsize=9, color=FG)
         add_legend(top, loc="upper left")
 
@@ -65,16 +67,16 @@ def arrival_vs_display(
         sa = _pstdev(ga[1:]) if len(ga) > 2 else 0.0
         sd = _pstdev(gd[1:]) if len(gd) > 2 else 0.0
         bottom.plot(xs[1:], ga, "o", color=BLOCKING_COLOR, markersize=3.5, alpha=0.8,
-                    label=f"arrival gaps (spread {sa:.0f} ms)", gid="arrival-gaps")
+                    label=tr("arrival gaps (spread {ms:.0f} ms)", ms=sa), gid="arrival-gaps")
         bottom.plot(xs[1:], gd, "-o", color=STREAMING_COLOR, markersize=3.0, linewidth=1.0,
-                    label=f"display gaps (spread {sd:.0f} ms)", gid="display-gaps")
+                    label=tr("display gaps (spread {ms:.0f} ms)", ms=sd), gid="display-gaps")
         bottom.set_ylim(0, max(ga + gd + [1.0]) * 1.3)
         add_legend(bottom, loc="upper right", ncols=2)
-    top.set_xlabel("time (s)")
-    top.set_ylabel("tokens")
-    top.set_title(title)
-    bottom.set_xlabel("token #")
-    bottom.set_ylabel("gap before it (ms)")
+    top.set_xlabel(tr("time (s)"))
+    top.set_ylabel(tr("tokens"))
+    top.set_title(tr(title))
+    bottom.set_xlabel(tr("token #"))
+    bottom.set_ylabel(tr("gap before it (ms)"))
     return fig
 
 

@@ -39,6 +39,8 @@ from matplotlib import font_manager
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from sse_lab.i18n import N_
+
 __all__ = [
     "BLOCKING_COLOR",
     "FG",
@@ -81,9 +83,9 @@ PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#0
 
 #: Jakob Nielsen's three response-time limits (Usability Engineering, 1993).
 NIELSEN_LIMITS: tuple[tuple[float, str], ...] = (
-    (0.1, "0.1 s: feels instant"),
-    (1.0, "1 s: flow of thought kept"),
-    (10.0, "10 s: attention lost"),
+    (0.1, N_("0.1 s: feels instant")),
+    (1.0, N_("1 s: flow of thought kept")),
+    (10.0, N_("10 s: attention lost")),
 )
 
 FG = "#222222"  #: text

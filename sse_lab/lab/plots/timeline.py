@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from sse_lab.i18n import tr, trn
 from sse_lab.lab.plots.style import (
     chart,
     fmt_ms,
@@ -49,6 +50,7 @@ def token_timeline(
     if not recs:
         raise ValueError("token_timeline needs at least one recording")
     names = [r.transport for r in recs] if labels is None else [str(x) for x in labels]
+    shown = [tr(name) for name in names]  # a caller's label, in the learner's language
     if len(names) != len(recs):
         raise ValueError(f"{len(recs)} recordings but {len(names)} labels")
     colors = series_colors(names, [r.transport for r in recs])
@@ -60,7 +62,7 @@ def token_timeline(
     ends += [t for r in recs for t in r.token_times]
     xmax = max(max(ends, default=0.0), 1e-3) * 1.04
     ticklabels = []
-    for i, (rec, name, color) in enumerate(zip(recs, names, colors, strict=False)):
+    for i, (rec, name, color) in enumerate(zip(recs, shown, colors, strict=False)):
         y = n - 1 - i
         times = rec.token_times
         few = len(times) <= 3
@@ -74,7 +76,7 @@ def token_timeline(
         for c in coll:
             c.set_gid("tokens")
             c.set_label(name)
-        ticklabels.append(f"{name}\n{len(times)} token{'s' if len(times) != 1 else ''}")
+        ticklabels.append(name + "\n" + trn("{n} token", "{n} tokens", len(times), n=len(times)))
         if not times:
             continue
         bursts = _bursts(times)
@@ -96,7 +98,7 @@ def token_timeline(
         ax.vlines(ttft, y - 0.4, y + 0.4, colors=fg, linestyles="--", linewidth=1.1, gid="ttft")
         right = ttft > 0.62 * xmax
         ax.annotate(
-            f"TTFT {fmt_ms(ttft)}",
+            tr("TTFT {ms}", ms=fmt_ms(ttft)),
             xy=(ttft, y + 0.4),
             xytext=(-4 if right else 4, 0),
             textcoords="offset points",
@@ -110,8 +112,8 @@ def token_timeline(
     ax.set_ylim(-0.7, n - 0.3)
     ax.set_xlim(0, xmax)
     ax.grid(False, axis="y")
-    ax.set_xlabel("time since request (s)")
-    ax.set_title("Token arrivals: one tick per token")
+    ax.set_xlabel(tr("time since request (s)"))
+    ax.set_title(tr("Token arrivals: one tick per token"))
     return ax.figure
 
 
