@@ -19,6 +19,11 @@ plan), :func:`reader_progress` (a reader's position over time),
 :func:`distinct_instants` (how lumpy arrival was), :func:`scaled` (a
 recording at another pace), :func:`peak_per_window` and :func:`spread`.
 
+Readers: :data:`READING_SPEEDS` holds cited reading speeds (Chinese in characters
+per minute, English in words per minute); :func:`visible_chars` and
+:func:`visible_words` count what a reader has on screen in either unit, for
+:func:`reader_idle_time` and :func:`reader_progress`.
+
 A blocking (non-streaming) fetch is a Recording with ``transport="blocking"``
 and a single arrival holding the whole text: its TTFT is the whole wait.
 """
@@ -36,13 +41,17 @@ from dataclasses import dataclass
 from sse_lab.recording import Arrival, Recording
 
 __all__ = [
+    "READING_SPEEDS",
     "LineFit",
+    "ReadingSpeed",
     "StreamMetrics",
+    "char_count",
     "describe",
     "distinct_instants",
     "fit_line",
     "peak_per_window",
     "percentile",
+    "reading_units",
     "reader_idle_time",
     "reader_progress",
     "scaled",
@@ -50,6 +59,7 @@ __all__ = [
     "summarize",
     "summary_table",
     "token_lags",
+    "visible_chars",
     "visible_words",
     "word_count",
 ]
@@ -191,13 +201,97 @@ def word_count(text: str) -> int:
     return sum(1 for _ in _WORD.finditer(text))
 
 
-def visible_words(rec: Recording) -> list[tuple[float, int]]:
+def char_count(text: str) -> int:
+    """Count the characters a reader reads: letters, digits and CJK characters.
+
+    Chinese has no spaces between words, so Chinese reading speed is measured in
+    characters (IReST: characters per minute); whitespace and punctuation,
+    full-width or not, count for nothing.
+
+    >>> char_count("我是你的AI助手,很高兴为您服务!")
+    15
+    """
+    return sum(1 for c in text if c.isalnum())
+
+
+def reading_units(text: str, unit: str = "word") -> int:
+    """How much there is to read in ``text``: ``unit`` ``"word"`` or ``"char"``.
+
+    ``"word"`` is :func:`word_count` (an English reader, words per minute);
+    ``"char"`` is :func:`char_count` (a Chinese reader, characters per minute).
+    """
+    if unit == "word":
+        return word_count(text)
+    if unit == "char":
+        return char_count(text)
+    raise ValueError(f"unit must be 'word' or 'char', got {unit!r}")
+
+
+def visible_words(rec: Recording, unit: str = "word") -> list[tuple[float, int]]:
     """``(t, words visible so far)`` after each token of ``rec``.
 
     The input :func:`reader_idle_time` expects, and what
-    :func:`sse_lab.lab.plots.visible_text_over_time` draws.
+    :func:`sse_lab.lab.plots.visible_text_over_time` draws. With ``unit="char"``
+    the counts are characters (:func:`visible_chars`).
     """
-    return [(t, word_count(text)) for t, text in rec.visible_text()]
+    return [(t, reading_units(text, unit)) for t, text in rec.visible_text()]
+
+
+def visible_chars(rec: Recording) -> list[tuple[float, int]]:
+    """``(t, characters visible so far)``: what a Chinese reader has to read.
+
+    Give it to :func:`reader_idle_time` with a speed in characters per second
+    (``READING_SPEEDS["zh-CN"].per_s``).
+    """
+    return visible_words(rec, unit="char")
+
+
+@dataclass(frozen=True)
+class ReadingSpeed:
+    """A published reading speed: an input to the reader models, with its source.
+
+    Attributes:
+        language: BCP 47 tag of the readers' (native) language.
+        per_minute: The mean speed, in ``unit`` per minute.
+        unit: ``"char"`` (characters) or ``"word"``: what :func:`reading_units` counts.
+        mode: ``"aloud"`` or ``"silent"``.
+        source: Who measured it, how, and where it is published.
+    """
+
+    language: str
+    per_minute: float
+    unit: str
+    mode: str
+    source: str
+
+    @property
+    def per_s(self) -> float:
+        """The speed in ``unit`` per second (the ``words_per_s`` of the reader models)."""
+        return self.per_minute / 60.0
+
+    def __str__(self) -> str:
+        return (f"{self.language}: {self.per_minute:g} {self.unit}s/min "
+                f"({self.per_s:.2f}/s, {self.mode}); {self.source}")
+
+
+#: Cited reading speeds of adult native readers: inputs, not lab measurements.
+#: IReST read the same ten texts, matched across 17 languages, aloud (25 readers
+#: aged 18-35 per language), so its Chinese and English figures compare directly.
+#: Brysbaert's meta-analysis gives silent English reading, close to IReST's figure.
+READING_SPEEDS: dict[str, ReadingSpeed] = {
+    "zh-CN": ReadingSpeed(
+        "zh-CN", 255, "char", "aloud",
+        "IReST: Trauzettel-Klosinski & Dietz 2012, Invest Ophthalmol Vis Sci "
+        "53(9):5452-5461, Chinese 255 (SD 29) characters/min"),
+    "en": ReadingSpeed(
+        "en", 228, "word", "aloud",
+        "IReST: Trauzettel-Klosinski & Dietz 2012, Invest Ophthalmol Vis Sci "
+        "53(9):5452-5461, English 228 (SD 30) words/min"),
+    "en-silent": ReadingSpeed(
+        "en", 238, "word", "silent",
+        "Brysbaert 2019, J Mem Lang 109:104047, meta-analysis of 190 studies: "
+        "English non-fiction 238 words/min"),
+}
 
 
 def reader_idle_time(
@@ -217,8 +311,9 @@ def reader_idle_time(
 
     Args:
         times_and_words: ``(t, visible words)`` pairs, in any order.
-        words_per_s: Reading speed; about 4 words/s (240 wpm) for adults, or
-            4 CJK characters per second, a slow but comfortable pace.
+        words_per_s: Reading speed, in the unit of the counts: about 4 words/s
+            (240 wpm) for adults reading English, about 4.25 characters/s
+            for Chinese (:data:`READING_SPEEDS`).
 
     Returns:
         The idle time in seconds; ``0.0`` for no input, and the time of the
