@@ -208,3 +208,17 @@ def test_the_chinese_reader_counts_characters() -> None:
     assert "读者，每秒 4.25 个字" in labels
     with pytest.raises(ValueError, match="unit"):
         plots.perceived_wait({"a": zh_stream}, unit="syllable")
+
+
+def test_chinese_text_a_notebook_adds_afterwards_gets_the_cjk_font() -> None:
+    # notebook 05 labels sped-up charts with fig.text(tr("played at speed={speed}x")) after
+    # the chart function returned, outside its style: the figure adds the fallback at draw.
+    if plots.cjk_font() is None:
+        pytest.skip("no CJK font installed (apt-get install fonts-noto-cjk)")
+    with use_language("zh-CN"):
+        fig = plots.itl_histogram([0.05, 0.1, 0.1, 0.2])
+    late = fig.text(0.99, 0.01, "以 10 倍速播放", ha="right")
+    latin = fig.text(0.01, 0.01, "played at speed=10x")
+    render(fig)
+    assert plots.cjk_font() in late.get_fontfamily()
+    assert plots.cjk_font() not in latin.get_fontfamily()  # Latin text keeps its font list

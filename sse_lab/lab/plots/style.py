@@ -38,6 +38,7 @@ import matplotlib as mpl
 from matplotlib import font_manager
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 from sse_lab.i18n import N_
 
@@ -56,6 +57,7 @@ __all__ = [
     "chart",
     "cjk_font",
     "fmt_ms",
+    "give_late_text_the_cjk_font",
     "is_numbers",
     "lab_style",
     "new_axes",
@@ -225,16 +227,36 @@ def chart(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def give_late_text_the_cjk_font(fig: Figure) -> None:
+    """Add the CJK fallback to non-ASCII text added after the chart was made.
+
+    A notebook's ``fig.text(..., tr("played at speed={speed}x", ...))`` is
+    created outside :func:`chart`, with the global font list: without this,
+    its Chinese would render as boxes. Latin text keeps its first font.
+    """
+    found = cjk_font()
+    if found is None:
+        return
+    for text in fig.findobj(Text):
+        content = text.get_text()
+        if content and not content.isascii():
+            family = list(text.get_fontfamily())
+            if found not in family:
+                text.set_fontfamily([*family, found])
+
+
 class LabFigure(Figure):
     """A :class:`~matplotlib.figure.Figure` that draws itself under the lab's style.
 
     Artists matplotlib creates lazily at draw time (tick labels) get the
     lab's colours and fonts, whatever global style is active when the
-    figure is shown or saved.
+    figure is shown or saved; text a caller added later gets the CJK fallback
+    (:func:`give_late_text_the_cjk_font`).
     """
 
     def draw(self, renderer: Any) -> None:
         with lab_style():
+            give_late_text_the_cjk_font(self)
             super().draw(renderer)
 
 
