@@ -25,6 +25,13 @@ loaded when the first chart function (or constant) is looked up, and the
 lab's style is applied per figure, while a chart is made or drawn (see
 :mod:`sse_lab.lab.plots.style`). Chinese text renders with a Noto Sans CJK
 font when one is installed (``apt-get install fonts-noto-cjk``).
+
+Every word a chart draws (titles, axes, legends, notes) goes through
+:func:`sse_lab.i18n.tr`, in the language current when the chart is drawn; labels a
+caller passes (series names, panel titles) are shown as ``tr(label)``, so a label
+marked with ``N_`` where it is written is translated and any other stays as given.
+The reading charts take ``unit="char"`` for a Chinese reader, who reads by character
+(:data:`sse_lab.metrics.READING_SPEEDS`).
 """
 
 from __future__ import annotations

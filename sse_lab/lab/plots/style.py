@@ -116,14 +116,25 @@ LAB_RC: dict[str, Any] = {
     "patch.edgecolor": FG,
 }
 
-_CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans CJK TC", "Noto Sans CJK KR")
+# Simplified Chinese first: Noto Sans CJK (Linux, fonts-noto-cjk), then the fonts a
+# learner's own machine may have (Source Han / Noto Sans SC, WenQuanYi on Linux,
+# Microsoft YaHei and SimHei on Windows, PingFang and Hiragino on macOS).
+_CJK_FONTS = (
+    "Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans CJK TC", "Noto Sans CJK KR",
+    "Source Han Sans SC", "Source Han Sans CN", "Noto Sans SC", "WenQuanYi Zen Hei",
+    "WenQuanYi Micro Hei", "Microsoft YaHei", "PingFang SC", "Hiragino Sans GB", "SimHei",
+    "Heiti SC",
+)
 # rc_context swaps the global rcParams: one lab style change at a time.
 _RC_LOCK = threading.RLock()
 
 
 @functools.cache
 def cjk_font() -> str | None:
-    """The installed Noto Sans CJK family, or ``None``; looked up once, at the first chart.
+    """An installed CJK font family (Noto Sans CJK SC first), or ``None``; looked up once.
+
+    The lookup happens at the first chart, never at import; it reads
+    matplotlib's cached font list.
 
     Registers the font files with matplotlib's font manager if they were
     installed after matplotlib cached its font list. Silent when none is
