@@ -191,9 +191,9 @@ def test_english_titles_are_the_english_messages() -> None:
 def test_caller_labels_are_translated_and_unknown_ones_kept() -> None:
     streaming, blocking = recordings()
     with use_language("zh-CN"):
-        fig = plots.token_timeline([streaming, blocking], labels=["streaming", "my own label"])
+        fig = plots.token_timeline([streaming, blocking], labels=["my own label", "blocking"])
     rows = [t.get_text().split("\n")[0] for t in fig.axes[0].get_yticklabels()]
-    assert rows == ["流式", "my own label"]
+    assert rows == ["my own label", "阻塞"]
 
 
 def test_the_chinese_reader_counts_characters() -> None:

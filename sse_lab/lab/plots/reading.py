@@ -41,6 +41,20 @@ def _reader_label(speed: float, unit: str) -> str:
     return tr("reader at {speed:g} words/s", speed=speed)
 
 
+def _idle_label(key: str, transport: str, idle: float) -> str:
+    """The legend entry of one answer: its name, its transport if that differs, its idle time."""
+    # One whole message per case: "streaming" alone is also a widget status, translated
+    # as one (流式输出中), while here it names a series.
+    plain = transport in (key, "")
+    if key == "streaming":
+        return (tr("streaming: reader idle {idle:.2f} s", idle=idle) if plain else
+                tr("streaming ({transport}): reader idle {idle:.2f} s", transport=tr(transport),
+                   idle=idle))
+    return (tr("blocking: reader idle {idle:.2f} s", idle=idle) if plain else
+            tr("blocking ({transport}): reader idle {idle:.2f} s", transport=tr(transport),
+               idle=idle))
+
+
 def _check_unit(unit: str) -> None:
     if unit not in _UNITS:
         raise ValueError(f"unit must be 'word' or 'char', got {unit!r}")
@@ -129,15 +143,14 @@ def visible_text_over_time(
         xs, ys = step_points(s["points"], x_hi)
         if log_x:
             xs[0] = x_lo
-        shown = tr("streaming") if key == "streaming" else tr("blocking")
-        name = shown if rec.transport in (key, "") else f"{shown} ({tr(rec.transport)})"
+        label = _idle_label(key, rec.transport, s["idle"])
         ax.step(
             xs,
             ys,
             where="post",
             color=color,
             linewidth=2.2,
-            label=tr("{name}: reader idle {idle:.2f} s", name=name, idle=s["idle"]),
+            label=label,
             gid=key,
         )
     for s in info:
