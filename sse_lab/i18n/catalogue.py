@@ -80,19 +80,20 @@ def _calls(tree: ast.AST, where: str, area: str) -> list[Message]:
     return found
 
 
-def _notebook_code(path: Path) -> str:
+def _notebook_cells(path: Path) -> list[ast.Module]:
+    """Each code cell parsed as IPython runs it (top-level ``await`` allowed)."""
     cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
-    lines = []
+    trees = []
     for cell in cells:
         if cell["cell_type"] != "code":
             continue
         source = "".join(cell["source"])
-        # IPython syntax (%magic, !shell, top-level await) is not plain Python.
+        # IPython syntax (%magic, !shell) is not Python; blank it, keeping line numbers.
         source = "\n".join("" if ln.lstrip().startswith(("%", "!")) else ln
                            for ln in source.splitlines())
-        lines.append("async def _cell():\n    pass\n" + "\n".join(
-            "    " + ln for ln in source.splitlines()))
-    return "\n".join(lines)
+        trees.append(compile(source, str(path), "exec",
+                             flags=ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT))
+    return trees
 
 
 def extract(root: Path = ROOT) -> list[Message]:
@@ -107,7 +108,8 @@ def extract(root: Path = ROOT) -> list[Message]:
         found += _calls(ast.parse(path.read_text(encoding="utf-8")), rel, area_of(path))
     for path in sorted((root / "notebooks").glob("[0-9][0-9]-*.ipynb")):
         rel = path.relative_to(root).as_posix()
-        found += _calls(ast.parse(_notebook_code(path)), rel, area_of(path))
+        for number, tree in enumerate(_notebook_cells(path), start=1):
+            found += _calls(tree, f"{rel}#cell{number}", area_of(path))
     return found
 
 
