@@ -144,7 +144,7 @@ def test_all_lists_exactly_the_lazy_exports() -> None:
     assert sorted(sse_lab.__all__) == sorted(sse_lab._EXPORTS)
 
 
-def test_make_test_runs_every_notebook_again_under_load() -> None:
+def test_make_test_runs_every_notebook_under_load() -> None:
     makefile = (ROOT / "Makefile").read_text()
     recipe = re.search(r"^test: .*\n((?:\t.*\n)+)", makefile, re.M)
     assert recipe and "test-busy" in recipe.group(1), "make test ends with make test-busy"
