@@ -11,6 +11,9 @@ the two notebook editions share the very same code cells::
     passed("the stream ended with [DONE]")    # CHECK passed: ...  /  检查通过：...
     plt.title(tr("Time to first token"))
 
+(each message in Chinese once the catalogue has it: ``python scripts/i18n.py sync``
+adds the new ones, a translator fills them in, the tests refuse an empty one).
+
 Which language? The first of:
 
 1. :func:`set_language` (``sse_lab.set_language("zh-CN")``), for this kernel;
