@@ -38,6 +38,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from sse_lab.i18n import N_, tr
 from sse_lab.recording import Arrival, Recording
 
 __all__ = [
@@ -255,7 +256,8 @@ class ReadingSpeed:
         per_minute: The mean speed, in ``unit`` per minute.
         unit: ``"char"`` (characters) or ``"word"``: what :func:`reading_units` counts.
         mode: ``"aloud"`` or ``"silent"``.
-        source: Who measured it, how, and where it is published.
+        source: Who measured it, how, and where it is published (in English, marked
+            for the catalogue: show it with ``tr(speed.source)``).
     """
 
     language: str
@@ -281,16 +283,16 @@ class ReadingSpeed:
 READING_SPEEDS: dict[str, ReadingSpeed] = {
     "zh-CN": ReadingSpeed(
         "zh-CN", 255, "char", "aloud",
-        "IReST: Trauzettel-Klosinski & Dietz 2012, Invest Ophthalmol Vis Sci "
-        "53(9):5452-5461, Chinese 255 (SD 29) characters/min"),
+        N_("IReST: Trauzettel-Klosinski & Dietz 2012, Invest Ophthalmol Vis Sci "
+           "53(9):5452-5461, Chinese 255 (SD 29) characters/min")),
     "en": ReadingSpeed(
         "en", 228, "word", "aloud",
-        "IReST: Trauzettel-Klosinski & Dietz 2012, Invest Ophthalmol Vis Sci "
-        "53(9):5452-5461, English 228 (SD 30) words/min"),
+        N_("IReST: Trauzettel-Klosinski & Dietz 2012, Invest Ophthalmol Vis Sci "
+           "53(9):5452-5461, English 228 (SD 30) words/min")),
     "en-silent": ReadingSpeed(
         "en", 238, "word", "silent",
-        "Brysbaert 2019, J Mem Lang 109:104047, meta-analysis of 190 studies: "
-        "English non-fiction 238 words/min"),
+        N_("Brysbaert 2019, J Mem Lang 109:104047, meta-analysis of 190 studies: "
+           "English non-fiction 238 words/min")),
 }
 
 
@@ -359,26 +361,33 @@ def summary_table(metrics_by_name: dict[str, StreamMetrics]) -> str:
 
     Columns: TTFB, TTFT, ITL p50/p90/p99, total (all ms), tokens, tokens/s,
     requests and body bytes. Missing values show as ``-``. Meant for
-    ``print()`` in a notebook cell.
+    ``print()`` in a notebook cell. Headers are in the current language, and so is
+    each row's name when it is a catalogue message (mark it with ``N_``); columns
+    line up by display width, so Chinese labels do not push them out of line.
     """
     header = [
         "",
-        "TTFB ms",
-        "TTFT ms",
-        "ITL p50",
-        "ITL p90",
-        "ITL p99",
-        "total ms",
-        "tokens",
-        "tok/s",
-        "reqs",
-        "bytes",
+        *(
+            tr(label)
+            for label in (
+                N_("TTFB ms"),
+                N_("TTFT ms"),
+                N_("ITL p50"),
+                N_("ITL p90"),
+                N_("ITL p99"),
+                N_("total ms"),
+                N_("tokens"),
+                N_("tok/s"),
+                N_("reqs"),
+                N_("bytes"),
+            )
+        ),
     ]
     rows = [header]
     for name, m in metrics_by_name.items():
         rows.append(
             [
-                str(name),
+                tr(str(name)),
                 _ms(m.ttfb),
                 _ms(m.ttft),
                 _ms(m.itl_p50),
