@@ -7,7 +7,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sse_lab.conformance.cases import CASES, Case
+from sse_lab.conformance.cases import CASES, Case, translated_rule
+from sse_lab.i18n import N_, tr
 from sse_lab.protocol import Event
 
 #: The feeding modes :func:`check_parser` knows.
@@ -22,7 +23,8 @@ class Failure:
     :class:`Event`), ``{"last_event_id": ...}``/``{"retry": ...}`` when only
     the parser's final state is wrong, or ``got`` is ``"<raised ...>"`` when
     the parser raised. ``explanation`` says what differs first and quotes the
-    case's rule.
+    case's rule, in the language current when the check ran (the spec's names and
+    the values stay as they are).
     """
 
     case: str
@@ -108,14 +110,13 @@ def _describe_difference(
                 continue
             a, b = getattr(want, field), getattr(have, field)
             if a != b:
-                return f"event #{index}: {field} is {b!r}, expected {a!r}"
+                return tr("event #{index}: {field} is {got}, expected {want}",
+                          index=index, field=field, got=repr(b), want=repr(a))
     if len(got) != len(expected):
         extra = got[len(expected) :] or expected[len(got) :]
-        what = "extra" if len(got) > len(expected) else "missing"
-        return (
-            f"got {len(got)} event(s), expected {len(expected)}; "
-            f"{what}: {', '.join(repr(e.data) for e in extra)}"
-        )
+        what = N_("extra") if len(got) > len(expected) else N_("missing")
+        return tr("got {n} event(s), expected {want}; {what}: {items}", n=len(got),
+                  want=len(expected), what=tr(what), items=", ".join(repr(e.data) for e in extra))
     return None
 
 
@@ -164,7 +165,7 @@ def _run(factory: Callable[..., object], kind: str, stream: bytes, mode: str):
 
 def _check_one(factory: Callable[..., object], kind: str, case: Case, mode: str) -> Failure | None:
     def fail(expected: object, got: object, why: str) -> Failure:
-        rule = f" — rule: {case.rule}" if case.rule else ""
+        rule = tr(" — rule: {rule}", rule=translated_rule(case.rule)) if case.rule else ""
         return Failure(case.name, mode, expected, got, why + rule)
 
     expected = case.events
@@ -173,15 +174,17 @@ def _check_one(factory: Callable[..., object], kind: str, case: Case, mode: str)
         raw = on_time if mode == "prompt" else on_time + late
         normalised = [_norm_event(e) for e in raw]
     except Exception as exc:  # a parser that raises fails the case, never the checker
-        return fail(expected, f"<raised {type(exc).__name__}: {exc}>", f"raised {exc!r}")
+        return fail(expected, f"<raised {type(exc).__name__}: {exc}>",
+                    tr("raised {error}", error=repr(exc)))
     got = tuple(e for e, _ in normalised)
     problem = _describe_difference(expected, got, [known for _, known in normalised])
     if problem:
         if mode == "prompt" and late:
-            problem += f" ({len(late)} more only arrived at close())"
+            problem += tr(" ({n} more only arrived at close())", n=len(late))
         return fail(expected, got, problem)
     if mode == "prompt" and late:
-        return fail((), late, f"close() dispatched {len(late)} event(s) from an unfinished block")
+        return fail((), late, tr("close() dispatched {n} event(s) from an unfinished block",
+                                 n=len(late)))
     if parser is not None:
         for attr, want in (("last_event_id", case.last_event_id), ("retry", case.retry)):
             value = getattr(parser, attr, _UNREPORTED)
@@ -192,7 +195,9 @@ def _check_one(factory: Callable[..., object], kind: str, case: Case, mode: str)
             elif value is None:
                 value = ""
             if value != want:
-                return fail({attr: want}, {attr: value}, f"{attr} is {value!r}, expected {want!r}")
+                return fail({attr: want}, {attr: value},
+                            tr("{attr} is {got}, expected {want}", attr=attr, got=repr(value),
+                               want=repr(want)))
     return None
 
 

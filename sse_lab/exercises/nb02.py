@@ -38,7 +38,7 @@ def _run_with_timeout(fn: Callable[[], Any], timeout: float) -> tuple[bool, Any]
 
 def _difference(failure: conformance.Failure) -> str:
     """The failure's explanation without the rule quoted after it."""
-    return failure.explanation.split(" — rule: ", 1)[0]
+    return failure.explanation.split(tr(" — rule: {rule}", rule=""), 1)[0]
 
 
 def check_parser(
@@ -57,8 +57,9 @@ def check_parser(
     that are not met yet (at most ``max_rules``, one example each) and how
     many cases pass. It never raises: a parser that raises, returns junk or
     hangs (``timeout`` seconds) gets a NOT YET with the reason in plain words.
-    The verdict speaks the lab's language; the conformance cases' rules and
-    differences stay in English (they quote the spec).
+    The verdict speaks the lab's language, the spec rules and differences too
+    (:func:`sse_lab.conformance.translated_rule`); section numbers, field names and
+    values stay as the spec writes them.
     """
     exercise = tr(_EXERCISE)
     if parser_class is None:
@@ -146,6 +147,7 @@ def check_parser(
         return result(exercise, problems, notes)
 
     by_case = {c.name: c for c in cases}
+    rules = {c.rule for c in cases if c.rule}
     groups: dict[str, list[conformance.Failure]] = {}
     for f in wrong:
         rule = by_case[f.case].rule or f.case
@@ -156,7 +158,8 @@ def check_parser(
         count = tr(" ({n} cases)", n=more) if more > 1 else ""
         problems.append(tr(
             "{rule}{count}. For example, case '{case}' {mode}: {difference}.",
-            rule=rule, count=count, case=example.case, mode=tr(_MODE_WORDS[example.mode]),
+            rule=conformance.translated_rule(rule) if rule in rules else rule, count=count,
+            case=example.case, mode=tr(_MODE_WORDS[example.mode]),
             difference=_difference(example)
         ))
     if len(groups) > max_rules:
