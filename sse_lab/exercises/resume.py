@@ -55,6 +55,11 @@ def _probe(handler_class: type[tornado.web.RequestHandler], log: list[tuple[str,
     return Probe
 
 
+def _crash_text(outcome: str) -> str:
+    """A logged ``"raised Kind: message"`` outcome, in the learner's language."""
+    return tr("raised {error}", error=outcome.removeprefix("raised "))
+
+
 def _ids(rec: Any) -> list[str | None]:
     return [a.event.id for a in rec.token_arrivals]
 
@@ -182,7 +187,7 @@ async def check_resume_handler(
         problems += await _leaving_problems(url, log, full_s)
     for crash in crashes:
         if "ValueError" not in crash:
-            problems.append(tr("Your handler {crash}.", crash=crash))
+            problems.append(tr("Your handler {crash}.", crash=_crash_text(crash)))
     notes = []
     if not problems:
         ended = [o for o, _ in log]
@@ -201,7 +206,8 @@ def _failure(exc: BaseException, crashes: list[str]) -> str:
     status = getattr(exc, "status", None)
     if status == 500:
         if crashes:
-            return tr("Your handler crashed with a 500 ({crash}).", crash=crashes[0])
+            return tr("Your handler crashed with a 500 ({crash}).",
+                      crash=_crash_text(crashes[0]))
         return tr("Your handler crashed with a 500.")
     if status == 200:
         if not getattr(exc, "body", b""):
