@@ -9,24 +9,34 @@ lists, per language, every message without a translation, every translation whos
 more, and every call whose message is not a literal (the tools could not see it).
 :func:`sync` adds new messages, untranslated, to the catalogue file of their area, for a
 translator to fill in (``python scripts/i18n.py sync``).
+
+The browser pages (``sse_lab/server/static``) share the catalogue (area ``pages``):
+:func:`page_messages` finds the literal first arguments of ``t("...")`` and ``N_("...")``
+in their JavaScript and the text of HTML elements marked ``data-i18n`` (a ``<code>``
+child written as `` `code` ``), as ``static/i18n.js`` looks them up.
 """
 
 from __future__ import annotations
 
 import ast
+import html.parser
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from sse_lab.i18n import LANGUAGES, locale_folder, placeholders
 
-__all__ = ["KEYWORDS", "Message", "area_of", "catalogue", "extract", "problems", "sync"]
+__all__ = ["KEYWORDS", "STATIC", "Message", "area_of", "catalogue", "extract", "page_messages",
+           "problems", "sync"]
 
 #: Function name -> how many leading literal arguments are messages.
 KEYWORDS: dict[str, int] = {"tr": 1, "say": 1, "passed": 1, "N_": 1, "trn": 2}
 
 PACKAGE = Path(__file__).resolve().parents[1]
 ROOT = PACKAGE.parent
+#: The browser pages' folder (HTML and JavaScript), area ``pages``.
+STATIC = PACKAGE / "server" / "static"
 
 
 @dataclass(frozen=True)
@@ -45,13 +55,15 @@ def area_of(path: Path) -> str:
 
     ``sse_lab/lab/plots/...`` -> ``plots``, ``.../widgets/...`` -> ``widgets``, the rest of
     ``sse_lab/lab/`` -> ``lab``, ``sse_lab/exercises/`` -> ``exercises``,
-    ``sse_lab/dialects/`` -> ``dialects``; ``notebooks/05-....ipynb`` and its solutions
+    ``sse_lab/dialects/`` -> ``dialects``, ``sse_lab/server/static/`` -> ``pages``;
+    ``notebooks/05-....ipynb`` and its solutions
     -> ``nb05``; the rest of the package -> ``core``.
     """
     rel = path.resolve().relative_to(ROOT).as_posix()
     for prefix, area in (("sse_lab/lab/plots/", "plots"), ("sse_lab/lab/widgets/", "widgets"),
                          ("sse_lab/lab/", "lab"), ("sse_lab/exercises/", "exercises"),
-                         ("sse_lab/dialects/", "dialects")):
+                         ("sse_lab/dialects/", "dialects"),
+                         ("sse_lab/server/static/", "pages")):
         if rel.startswith(prefix):
             return area
     if rel.startswith("notebooks/"):
@@ -96,6 +108,86 @@ def _notebook_cells(path: Path) -> list[ast.Module]:
     return trees
 
 
+# t("...") / N_("...") in page JavaScript: a double-quoted literal (JSON-compatible
+# escapes). t(`...`) or t('...') is reported: the extractor reads only "..." literals.
+_JS_CALL = re.compile(r"""(?<![\w$.])(t|N_)\(\s*(?:"((?:[^"\\\n]|\\.)*)"|([`']))""")
+
+
+class _MarkedText(html.parser.HTMLParser):
+    """The text of every ``data-i18n`` element, as ``i18n.js``'s ``messageOf`` reads it."""
+
+    VOID = frozenset({"input", "br", "meta", "link", "img", "hr", "source", "wbr"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[tuple[str, int]] = []
+        # One entry per open element: its tag and, if marked data-i18n, its text so far.
+        self._stack: list[tuple[str, list[str] | None, int]] = []
+
+    def _marked(self) -> list[str] | None:
+        return next((pieces for _, pieces, _ in reversed(self._stack) if pieces is not None),
+                    None)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self.VOID:
+            names = dict(attrs)
+            if "data-i18n-label" in names and names.get("aria-label"):
+                self.found.append((names["aria-label"] or "", self.getpos()[0]))
+            return
+        inside = self._marked()
+        if tag == "code" and inside is not None:
+            inside.append("`")
+        names = dict(attrs)
+        if "data-i18n-label" in names and names.get("aria-label"):
+            self.found.append((names["aria-label"] or "", self.getpos()[0]))
+        marked = "data-i18n" in names
+        self._stack.append((tag, [] if marked else None, self.getpos()[0]))
+
+    def handle_endtag(self, tag: str) -> None:
+        while self._stack:
+            open_tag, pieces, line = self._stack.pop()
+            if pieces is not None:
+                self.found.append((" ".join("".join(pieces).split()), line))
+            if open_tag == tag:
+                break
+        inside = self._marked()
+        if tag == "code" and inside is not None:
+            inside.append("`")
+
+    def handle_data(self, data: str) -> None:
+        inside = self._marked()
+        if inside is not None:
+            inside.append(data)
+
+
+def page_messages(static: Path = STATIC, root: Path = ROOT) -> list[Message]:
+    """Every message of the browser pages: ``t("...")``/``N_("...")`` and ``data-i18n`` text."""
+    found: list[Message] = []
+    for path in sorted([*static.glob("*.js"), *static.glob("*.html")]):
+        text = path.read_text(encoding="utf-8")
+        try:
+            rel = path.relative_to(root).as_posix()
+        except ValueError:  # an installed package: no repository around it
+            rel = "sse_lab/server/static/" + path.name
+        for match in _JS_CALL.finditer(text):
+            if "//" in text[text.rfind("\n", 0, match.start()) + 1:match.start()]:
+                continue  # an example in a comment
+            line = text.count("\n", 0, match.start()) + 1
+            if match.group(3):
+                found.append(Message(match.group(0), None, f"{rel}:{line}", "pages",
+                                     literal=False))
+            else:
+                found.append(Message(json.loads(f'"{match.group(2)}"'), None,
+                                     f"{rel}:{line}", "pages"))
+        if path.suffix == ".html":
+            parser = _MarkedText()
+            parser.feed(text)
+            parser.close()
+            found += [Message(mid, None, f"{rel}:{line}", "pages")
+                      for mid, line in parser.found if mid]
+    return found
+
+
 def extract(root: Path = ROOT) -> list[Message]:
     """Every message used in the package, the English notebooks and the solutions."""
     found: list[Message] = []
@@ -110,6 +202,7 @@ def extract(root: Path = ROOT) -> list[Message]:
         rel = path.relative_to(root).as_posix()
         for number, tree in enumerate(_notebook_cells(path), start=1):
             found += _calls(tree, f"{rel}#cell{number}", area_of(path))
+    found += page_messages(root / "sse_lab" / "server" / "static", root)
     return found
 
 

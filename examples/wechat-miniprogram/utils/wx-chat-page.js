@@ -3,7 +3,7 @@
 // In a mini-program (pages/chat/chat.js):
 //   import { chatPage } from "../../utils/wx-chat-page.js";
 //   Page(chatPage(wx, { url: "https://your-server.example.com/v1/chat/completions" }));
-// and pages/chat/chat.wxml binds {{answer}} inside <text>: WXML data binding
+// and pages/chat/chat.wxml binds {{thinking}} and {{answer}} inside <text>: WXML data binding
 // inserts it as text, like textContent. Never give model output to
 // <rich-text nodes="{{...}}">, which parses an HTML string.
 //
@@ -17,12 +17,15 @@ import { streamChat } from "./wx-sse.js";
 /**
  * The Page options of a streaming chat page.
  * @param {object} wxApi the mini-program's `wx`
- * @param {{url: string, model?: string, every?: number, textDecoder?: "auto" | "never"}} cfg
+ * @param {{url: string, model?: string, every?: number, textDecoder?: "auto" | "never",
+ *          thinking?: boolean}} cfg  thinking: ask for the model's reasoning
+ *   (`enable_thinking: true`, Qwen's switch; the lab server takes it too) and show it in
+ *   `thinking`, apart from `answer`
  */
 export function chatPage(wxApi, cfg) {
   const every = cfg.every === undefined ? 50 : cfg.every;
   return {
-    data: { prompt: "你好", answer: "", status: "idle", streaming: false },
+    data: { prompt: "你好", thinking: "", answer: "", status: "idle", streaming: false },
 
     onPromptInput(e) {
       this.setData({ prompt: e.detail.value });
@@ -31,30 +34,40 @@ export function chatPage(wxApi, cfg) {
     onSend() {
       this.onStop();
       let text = "";
+      let thinking = "";
       let timer = null;
       const show = () => {  // one setData for everything that came since the last one
         timer = null;
-        this.setData({ answer: text });
+        this.setData({ thinking, answer: text });
       };
-      this.setData({ answer: "", status: "streaming", streaming: true });
+      const later = () => {
+        if (timer === null) timer = setTimeout(show, every);
+      };
+      const data = {
+        model: cfg.model || "sse-lab-sim",
+        stream: true,
+        messages: [{ role: "user", content: this.data.prompt }],
+      };
+      if (cfg.thinking) data.enable_thinking = true;
+      this.setData({ thinking: "", answer: "", status: "streaming", streaming: true });
       this.chat = streamChat(wxApi, {
         url: cfg.url,
         textDecoder: cfg.textDecoder,
-        data: {
-          model: cfg.model || "sse-lab-sim",
-          stream: true,
-          messages: [{ role: "user", content: this.data.prompt }],
+        data,
+        onThinking: (piece) => {  // delta.reasoning_content: shown apart, never as the answer
+          thinking += piece;
+          later();
         },
         onText: (piece) => {
           text += piece;
-          if (timer === null) timer = setTimeout(show, every);
+          later();
         },
         onEnd: (why, detail) => {
           if (timer !== null) clearTimeout(timer);
           timer = null;
           this.chat = null;
           // The whole text once more, then the status: plain strings only.
-          this.setData({ answer: text, status: detail ? `${why}: ${detail}` : why,
+          this.setData({ thinking, answer: text, status: detail ? `${why}: ${detail}` : why,
                          streaming: false });
         },
       });

@@ -16,6 +16,10 @@ behind jupyter-server-proxy at ``/proxy/PORT/``):
   when ``TextDecoder`` is missing) graded on the spec cases and fed the chat through
   ``wx-shim.js``, a stand-in ``wx`` built on ``fetch`` (the example app itself is in
   ``examples/wechat-miniprogram/``).
+* ``GET /i18n/<lang>.json`` the pages' messages in ``lang`` (``{"language", "messages":
+  {English: translation}}``) from the lab's gettext catalogue (area ``pages``), for
+  ``static/i18n.js``; a language the lab does not speak is a 400 naming those it does.
+  Every page takes ``?lang=zh-CN`` (else the browser's language).
 * ``GET /article``     the source article's page next to the corrected one;
   ``/article-original`` and ``/article-corrected`` are the two frames.
 * ``POST /reports``    what a page measured (JSON); ``GET /reports`` reads them
@@ -44,6 +48,8 @@ from typing import Any
 import tornado.web
 
 from sse_lab.conformance import CASES
+from sse_lab.i18n import LANGUAGES, normalize_language, translations
+from sse_lab.i18n.catalogue import page_messages
 from sse_lab.protocol import DONE
 from sse_lab.server.context import ServerContext
 from sse_lab.server.handler import ContextHandler, SSEHandler
@@ -189,6 +195,36 @@ class CasesHandler(ContextHandler):
         self.set_header("Content-Type", "application/json; charset=utf-8")
         self.set_header("X-Content-Type-Options", "nosniff")
         self.finish(CasesHandler._body)
+
+
+class I18nHandler(ContextHandler):
+    """``GET /i18n/<lang>.json``: the pages' translations, from the compiled catalogue.
+
+    The message ids are the ones the pages use (:func:`~sse_lab.i18n.catalogue.page_messages`
+    reads them from the static files once); the texts come from
+    :func:`sse_lab.i18n.translations`, so pages, charts and widgets share one catalogue.
+    """
+
+    _ids: tuple[str, ...] | None = None
+
+    def get(self, asked: str) -> None:
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Cache-Control", "no-cache")
+        language = normalize_language(asked) if len(asked) <= 35 else None
+        if language is None:
+            self.set_status(400)
+            self.finish(json.dumps({"error": f"lang must be one of {', '.join(LANGUAGES)}",
+                                    "languages": list(LANGUAGES)}))
+            return
+        if I18nHandler._ids is None:
+            I18nHandler._ids = tuple(sorted({m.id for m in page_messages() if m.literal}))
+        catalogue = translations(language)
+        messages = {mid: catalogue.gettext(mid) for mid in I18nHandler._ids}
+        self.finish(json.dumps(
+            {"language": language,
+             "messages": {mid: text for mid, text in messages.items() if text != mid}},
+            ensure_ascii=False))
 
 
 # -- report-back --------------------------------------------------------------------------
@@ -516,6 +552,7 @@ def routes(context: ServerContext) -> list[tuple[Any, ...]]:
         (r"/article-original", _page("article-original.html", ORIGINAL_CSP), kw),
         (r"/article-corrected", _page("article-corrected.html"), kw),
         (r"/conformance/cases.json", CasesHandler, kw),
+        (r"/i18n/([^/]+)\.json", I18nHandler, kw),
         (r"/reports", ReportHandler, kw),
         (r"/cancel", CancelHandler, kw),
         (r"/lifecycle/ends", EndsHandler, kw),

@@ -7,6 +7,7 @@
 // Right, the corrected page in its own frame with its own EventSource.
 // A payload that runs says so with postMessage; which frame sent it is recorded.
 import { report } from "./report.js";
+import { t } from "./i18n.js";
 
 const MAX_CONNECTIONS = 3;
 const params = new URLSearchParams(location.search);
@@ -25,7 +26,7 @@ window.addEventListener("message", (e) => {
   const side = e.source === original.contentWindow ? "original"
     : e.source === corrected.contentWindow ? "corrected" : "other";
   lab.xss[side] += 1;
-  if (side !== "other") status(`${side}-xss`, `the payload RAN in this page (${lab.xss[side]}×)`);
+  if (side !== "other") status(`${side}-xss`, t("the payload RAN in this page ({n}×)", { n: lab.xss[side] }));
 });
 
 async function run() {
@@ -51,7 +52,7 @@ async function run() {
   es.onopen = () => {
     lab.originalOpens += 1;
     relay("open");
-    if (lab.originalOpens > 1) status("original-status", `reconnected: connection ${lab.originalOpens}`);
+    if (lab.originalOpens > 1) status("original-status", t("reconnected: connection {n}", { n: lab.originalOpens }));
   };
   es.onmessage = (e) => { lab.originalMessages += 1; relay("message", { data: e.data, lastEventId: e.lastEventId }); };
   const stopped = new Promise((resolve) => {
@@ -66,9 +67,9 @@ async function run() {
   corrected.src = `article-corrected?${q}&tag=${tag}-corrected`;
   await stopped;
   status("original-status",
-    `${lab.originalOpens} connections, ${lab.originalMessages} messages appended ` +
-    "(stopped by the lab; the article's page would go on reconnecting)");
-  if (!lab.xss.corrected) status("corrected-status", `${c0().opens} connection · the payload shown as text, never run`);
+    t("{opens} connections, {messages} messages appended (stopped by the lab; the article's page would go on reconnecting)",
+      { opens: lab.originalOpens, messages: lab.originalMessages }));
+  if (!lab.xss.corrected) status("corrected-status", t("{n} connection · the payload shown as text, never run", { n: c0().opens }));
   await new Promise((r) => setTimeout(r, 300));  // a late postMessage would land by now
   const c = c0();
   lab.correctedOpens = c.opens;

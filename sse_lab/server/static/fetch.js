@@ -8,6 +8,7 @@
 
 import { EventStreamParser } from "./sse-parser.js";
 import { ms, postHeaders, report, stats } from "./report.js";
+import { N_, t } from "./i18n.js";
 
 const form = document.getElementById("form");
 const answer = document.getElementById("answer");
@@ -42,30 +43,34 @@ function reset(values) {
   answer.replaceChildren();
 }
 
+// The states lab.state takes (English, for tests); shown translated.
+N_("idle"); N_("connecting"); N_("streaming"); N_("done"); N_("ended without [DONE]");
+N_("stopped"); N_("error");
+
 function setStatus(state) {
   lab.state = state;
   const b = document.createElement("b");
-  b.textContent = state;
-  const parts = [`${lab.tokens.length} tokens`];
-  if (lab.firstToken !== null) parts.unshift(`first token ${lab.firstToken.toFixed(0)} ms`);
-  if (lab.abortToStopMs !== null) parts.push(`server stopped ${lab.abortToStopMs.toFixed(1)} ms after Stop`);
+  b.textContent = t(state);
+  const parts = [t("{n} tokens", { n: lab.tokens.length })];
+  if (lab.firstToken !== null) parts.unshift(t("first token {ms:.0f} ms", { ms: lab.firstToken }));
+  if (lab.abortToStopMs !== null) parts.push(t("server stopped {ms:.1f} ms after Stop", { ms: lab.abortToStopMs }));
   statusEl.replaceChildren(b, " · " + parts.join(" · "));  // text nodes, never HTML
 }
 
 function showMetrics() {
   const rows = [
-    ["response headers (TTFB)", lab.ttfb], ["first body bytes", lab.firstByte],
-    ["first token", lab.firstToken],
-    ["last token", lab.times.length ? lab.times[lab.times.length - 1] : null],
-    ["abort → server stopped", lab.abortToStopMs],
+    [t("response headers (TTFB)"), lab.ttfb], [t("first body bytes"), lab.firstByte],
+    [t("first token"), lab.firstToken],
+    [t("last token"), lab.times.length ? lab.times[lab.times.length - 1] : null],
+    [t("abort → server stopped"), lab.abortToStopMs],
   ];
   metrics.replaceChildren(...rows.map(([name, v]) => {
-    const tr = document.createElement("tr");
+    const row = document.createElement("tr");
     const a = document.createElement("td"), b = document.createElement("td");
     a.textContent = name;
     b.textContent = v === null ? "–" : `${v.toFixed(1)} ms`;
-    tr.append(a, b);
-    return tr;
+    row.append(a, b);
+    return row;
   }));
 }
 

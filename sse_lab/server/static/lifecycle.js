@@ -11,15 +11,16 @@
 // Each result goes to window.sseLab.results[name] and is POSTed to reports.
 
 import { ms, report } from "./report.js";
+import { N_, t } from "./i18n.js";
 
 const STATES = ["0 CONNECTING", "1 OPEN", "2 CLOSED"];
 const lab = (window.sseLab = { results: {}, running: null, finished: false });
 const container = document.getElementById("scenarios");
-const sleep = (t) => new Promise((r) => setTimeout(r, t));
+const sleep = (delay) => new Promise((r) => setTimeout(r, delay));
 const tag = (name) => `${name}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
 
-async function serverLog(t) {
-  const r = await fetch(`lifecycle/log?tag=${encodeURIComponent(t)}`, { cache: "no-store" });
+async function serverLog(id) {
+  const r = await fetch(`lifecycle/log?tag=${encodeURIComponent(id)}`, { cache: "no-store" });
   return r.json();
 }
 
@@ -42,12 +43,12 @@ function box(name, title, what) {
     const h = document.createElement("h2");
     const button = document.createElement("button");
     button.type = "button";
-    button.textContent = "run";
+    button.textContent = t("run");
     button.addEventListener("click", () => run([name]));
-    h.append(title + " ", button);
+    h.append(t(title) + " ", button);
     const p = document.createElement("div");
     p.className = "muted";
-    p.textContent = what;
+    p.textContent = t(what);
     const state = document.createElement("div");
     state.className = "row states";
     const log = document.createElement("div");
@@ -85,9 +86,9 @@ function view(name) {
       return source;
     },
     line(text) {
-      const t = performance.now() - t0;
-      entries.push({ t: ms(t), text });
-      log.textContent += `${t.toFixed(0).padStart(6)} ms  ${text}\n`;  // text, not HTML
+      const dt = performance.now() - t0;
+      entries.push({ t: ms(dt), text });
+      log.textContent += `${dt.toFixed(0).padStart(6)} ms  ${text}\n`;  // text, not HTML
       log.scrollTop = log.scrollHeight;
     },
     stop() {
@@ -102,13 +103,13 @@ function view(name) {
 
 const SCENARIOS = {
   async reconnect(v) {
-    const t = tag("reconnect");
-    const es = v.add(new EventSource(`lifecycle/ends?tag=${t}&per=3&total=9&retry=300&interval=0.05`));
-    const r = { tag: t, opens: [], errors: [], events: [], ids: [], done: false };
+    const id = tag("reconnect");
+    const es = v.add(new EventSource(`lifecycle/ends?tag=${id}&per=3&total=9&retry=300&interval=0.05`));
+    const r = { tag: id, opens: [], errors: [], events: [], ids: [], done: false };
     es.onopen = () => { r.opens.push(ms(performance.now() - v.t0)); v.line("open"); };
     es.onerror = () => {
       r.errors.push({ t: ms(performance.now() - v.t0), readyState: es.readyState });
-      v.line(`error, readyState ${STATES[es.readyState]} (the browser will reconnect)`);
+      v.line(t("error, readyState {state} (the browser will reconnect)", { state: STATES[es.readyState] }));
     };
     es.onmessage = (e) => {
       if (e.data === "[DONE]") { es.close(); r.done = true; v.line("[DONE] -> close()"); return; }
@@ -122,15 +123,15 @@ const SCENARIOS = {
     r.reconnects = r.opens.length - 1;
     // time from each error to the next open: the retry: 300 ms the server asked for
     r.reconnectGapsMs = r.errors.map((e, i) => (r.opens[i + 1] ?? NaN) - e.t).filter((x) => x === x).map(ms);
-    r.server = await serverLog(t);
-    v.line(`server saw Last-Event-ID: ${r.server.map((e) => e.last_event_id ?? "(none)").join(", ")}`);
+    r.server = await serverLog(id);
+    v.line(t("server saw Last-Event-ID: {ids}", { ids: r.server.map((e) => e.last_event_id ?? t("(none)")).join(", ") }));
     return r;
   },
 
   async gone(v) {
-    const t = tag("gone");
-    const es = v.add(new EventSource(`lifecycle/gone?tag=${t}&retry=300&interval=0.05`));
-    const r = { tag: t, opens: 0, errors: [], events: 0 };
+    const id = tag("gone");
+    const es = v.add(new EventSource(`lifecycle/gone?tag=${id}&retry=300&interval=0.05`));
+    const r = { tag: id, opens: 0, errors: [], events: 0 };
     es.onopen = () => { r.opens += 1; v.line("open"); };
     es.onmessage = (e) => { r.events += 1; v.line(`message id=${e.lastEventId} ${e.data}`); };
     es.onerror = () => {
@@ -139,34 +140,34 @@ const SCENARIOS = {
     };
     await until(() => es.readyState === 2, 10000);
     r.readyState = es.readyState;  // CLOSED: the browser will never try again
-    r.server = await serverLog(t);
-    v.line(`server answered: ${r.server.map((e) => e.answer).join(", ")} -- and no request after the 204`);
+    r.server = await serverLog(id);
+    v.line(t("server answered: {answers} -- and no request after the 204", { answers: r.server.map((e) => e.answer).join(", ") }));
     es.close();
     return r;
   },
 
   async "wrong-type"(v) {
-    const t = tag("wrongtype");
-    const es = v.add(new EventSource(`lifecycle/wrong-type?tag=${t}`));
-    const r = { tag: t, opens: 0, errors: [], events: 0 };
+    const id = tag("wrongtype");
+    const es = v.add(new EventSource(`lifecycle/wrong-type?tag=${id}`));
+    const r = { tag: id, opens: 0, errors: [], events: 0 };
     es.onopen = () => { r.opens += 1; v.line("open"); };
     es.onmessage = () => { r.events += 1; };
     es.onerror = () => {
       r.errors.push(es.readyState);
-      v.line(`error, readyState ${STATES[es.readyState]} (text/plain is not an event stream)`);
+      v.line(t("error, readyState {state} (text/plain is not an event stream)", { state: STATES[es.readyState] }));
     };
     await until(() => es.readyState === 2, 10000);
     r.readyState = es.readyState;
-    r.server = await serverLog(t);
-    v.line(`server got ${r.server.length} request(s)`);
+    r.server = await serverLog(id);
+    v.line(t("server got {n} request(s)", { n: r.server.length }));
     es.close();
     return r;
   },
 
   async named(v) {
-    const t = tag("named");
-    const es = v.add(new EventSource(`lifecycle/named?tag=${t}&interval=0.05`));
-    const r = { tag: t, status: [], tokens: [], usage: null, messages: [], done: false };
+    const id = tag("named");
+    const es = v.add(new EventSource(`lifecycle/named?tag=${id}&interval=0.05`));
+    const r = { tag: id, status: [], tokens: [], usage: null, messages: [], done: false };
     es.onmessage = (e) => { r.messages.push(e.data); v.line(`onmessage: ${e.data}`); };
     es.addEventListener("status", (e) => { r.status.push(e.data); v.line(`status: ${e.data}`); });
     es.addEventListener("token", (e) => { r.tokens.push(e.data); v.line(`token: ${e.data}`); });
@@ -179,44 +180,44 @@ const SCENARIOS = {
   },
 
   async six(v) {
-    const t = tag("six");
-    const r = { tag: t, openedAt: Array(7).fill(null) };
+    const id = tag("six");
+    const r = { tag: id, openedAt: Array(7).fill(null) };
     const sources = [];
     for (let i = 0; i < 7; i += 1) {
-      const es = v.add(new EventSource(`lifecycle/slow?tag=${t}&seconds=30&interval=0.5&n=${i}`));
-      es.onopen = () => { if (r.openedAt[i] === null) { r.openedAt[i] = ms(performance.now() - v.t0); v.line(`#${i + 1} open`); } };
+      const es = v.add(new EventSource(`lifecycle/slow?tag=${id}&seconds=30&interval=0.5&n=${i}`));
+      es.onopen = () => { if (r.openedAt[i] === null) { r.openedAt[i] = ms(performance.now() - v.t0); v.line(t("#{n} open", { n: i + 1 })); } };
       sources.push(es);
     }
     await until(() => sources.slice(0, 6).every((s) => s.readyState === 1), 10000);
     await sleep(1000);  // give the seventh every chance to open (it cannot)
     r.seventhWhileSixOpen = sources[6].readyState;
-    v.line(`six open; #7 is ${STATES[r.seventhWhileSixOpen]}`);
+    v.line(t("six open; #7 is {state}", { state: STATES[r.seventhWhileSixOpen] }));
     const closedAt = performance.now();
     sources[0].close();
     v.line("#1 close()");
     await until(() => sources[6].readyState === 1, 10000);
     r.seventhWaitAfterCloseMs = ms(performance.now() - closedAt);
     r.seventhAfterClose = sources[6].readyState;
-    v.line(`#7 ${STATES[sources[6].readyState]} ${r.seventhWaitAfterCloseMs} ms after #1 closed`);
+    v.line(t("#7 {state} {ms} ms after #1 closed", { state: STATES[sources[6].readyState], ms: r.seventhWaitAfterCloseMs }));
     sources.forEach((s) => s.close());
     await sleep(100);
     // (Not before: while six streams hold the six connections, this fetch
     // would queue behind them like the seventh.)
-    r.server = await serverLog(t);
+    r.server = await serverLog(id);
     const times = r.server.map((e) => e.t).sort((a, b) => a - b);
     // When the server saw the 7th request, after the 6th (server clock, ms)
     r.serverSeventhAfterSixthMs = times.length === 7 ? ms((times[6] - times[5]) * 1000) : null;
-    v.line(`server: 7th request arrived ${r.serverSeventhAfterSixthMs} ms after the 6th`);
+    v.line(t("server: 7th request arrived {ms} ms after the 6th", { ms: r.serverSeventhAfterSixthMs }));
     return r;
   },
 };
 
 const TITLES = {
-  reconnect: ["Automatic reconnect with Last-Event-ID", "The response ends after 3 events; the browser reconnects after retry: 300 ms and says where it was. close() on [DONE]."],
-  gone: ["204 No Content stops reconnection", "Two events, the response ends, the browser reconnects, the server answers 204: CLOSED for good."],
-  "wrong-type": ["A wrong Content-Type fails for good", "200 text/plain: onerror, readyState CLOSED, onopen never, no retry."],
-  named: ["Named events need addEventListener", "event: status / token / usage / done; onmessage sees only the unnamed one."],
-  six: ["Six connections per origin (HTTP/1.1)", "Seven slow streams at once: six open, the seventh waits for a free connection."],
+  reconnect: [N_("Automatic reconnect with Last-Event-ID"), N_("The response ends after 3 events; the browser reconnects after retry: 300 ms and says where it was. close() on [DONE].")],
+  gone: [N_("204 No Content stops reconnection"), N_("Two events, the response ends, the browser reconnects, the server answers 204: CLOSED for good.")],
+  "wrong-type": [N_("A wrong Content-Type fails for good"), N_("200 text/plain: onerror, readyState CLOSED, onopen never, no retry.")],
+  named: [N_("Named events need addEventListener"), N_("event: status / token / usage / done; onmessage sees only the unnamed one.")],
+  six: [N_("Six connections per origin (HTTP/1.1)"), N_("Seven slow streams at once: six open, the seventh waits for a free connection.")],
 };
 
 async function run(names) {
@@ -230,7 +231,7 @@ async function run(names) {
       result = await SCENARIOS[name](v);
     } catch (e) {
       result = { error: String(e) };
-      v.line(`failed: ${e}`);
+      v.line(t("failed: {error}", { error: String(e) }));
     }
     v.stop();
     result.log = v.entries;

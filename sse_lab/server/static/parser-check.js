@@ -1,6 +1,7 @@
 // parser-check.js -- grade sse-parser.js on the spec cases in this browser.
 import { EventStreamParser } from "./sse-parser.js";
 import { ms, report } from "./report.js";
+import { t } from "./i18n.js";
 
 const lab = (window.sseLab = { finished: false });
 
@@ -70,16 +71,16 @@ async function main() {
   Object.assign(lab, { total: cases.length, passed: cases.length - failed.size, runs, failures,
                        tookMs: ms(performance.now() - t0) });
   document.getElementById("score").textContent =
-    `${lab.passed}/${lab.total} spec cases passed (${runs} runs: whole, byte by byte, 3 random splits) ` +
-    `in ${lab.tookMs} ms`;
+    t("{passed}/{total} spec cases passed ({runs} runs: whole, byte by byte, 3 random splits) in {ms} ms",
+      { passed: lab.passed, total: lab.total, runs, ms: lab.tookMs });
   document.getElementById("failures").replaceChildren(...failures.slice(0, 20).map((f) => {
-    const tr = document.createElement("tr");
+    const row = document.createElement("tr");
     for (const v of [f.name, f.mode, f.why]) {
       const td = document.createElement("td");
       td.textContent = v;
-      tr.append(td);
+      row.append(td);
     }
-    return tr;
+    return row;
   }));
   lab.seq = await report("parser", { kind: "spec", total: lab.total, passed: lab.passed, runs,
                                      failures: failures.slice(0, 50), tookMs: lab.tookMs });

@@ -7,10 +7,14 @@ import { WxEventStreamParser } from "./wx-sse.js";
 import { chatPage } from "./wx-chat-page.js";
 import { makeWx, mountPage, mulberry32 } from "./wx-shim.js";
 import { ms, report } from "./report.js";
+import { N_, t } from "./i18n.js";
 
 const lab = (window.sseLab = { finished: false });
 const prompt = new URLSearchParams(location.search).get("prompt") || "你好";
 const MODES = { TextDecoder: "auto", "hand-written": "never" };
+// The chat page's status values (English data), shown translated.
+N_("idle"); N_("streaming"); N_("done"); N_("stopped"); N_("ended");
+const show = (key, value) => (key === "status" ? t(String(value)) : String(value));
 
 function bytesOf(b64) {
   return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
@@ -75,21 +79,24 @@ function cutsInsideCharacters(chunks) {
   return chunks.slice(1).filter((c) => c.length && c[0] >= 0x80 && c[0] <= 0xbf).length;
 }
 
-function chat(decoderName, seed) {
+function chat(decoderName, seed, thinking = false) {
   return new Promise((resolve) => {
     const chunks = [];
     const wx = makeWx({ seed, maxChunk: 5, log: chunks });
-    const page = mountPage(chatPage(wx, { url: "v1/chat/completions",
-                                          textDecoder: MODES[decoderName] }), document.body);
+    const page = mountPage(chatPage(wx, { url: "v1/chat/completions", thinking,
+                                          textDecoder: MODES[decoderName] }), document.body, show);
     page.setData({ prompt });
     const t0 = performance.now();
     let firstText = null;
+    let firstThinking = null;
     const setData = page.setData;
     page.setData = (patch) => {
       setData(patch);
       if (firstText === null && patch.answer) firstText = performance.now() - t0;
+      if (firstThinking === null && patch.thinking) firstThinking = performance.now() - t0;
       if (patch.streaming === false) {
         resolve({ decoder: decoderName, seed, text: page.data.answer, status: page.data.status,
+                  thinking: page.data.thinking, firstThinkingMs: ms(firstThinking),
                   chunks: chunks.length, bytes: chunks.reduce((n, c) => n + c.length, 0),
                   cutsInsideCharacters: cutsInsideCharacters(chunks),
                   setDataCalls: page.setDataCalls, firstTextMs: ms(firstText),
@@ -116,7 +123,8 @@ async function main() {
   const modes = {};
   for (const [name, option] of Object.entries(MODES)) modes[name] = grade(cases, option);
   document.getElementById("score").textContent = Object.entries(modes).map(([name, m]) =>
-    `${name}: ${m.passed}/${m.total} spec cases (${m.runs} runs: whole, byte by byte, 3 random splits)`,
+    t("{decoder}: {passed}/{total} spec cases ({runs} runs: whole, byte by byte, 3 random splits)",
+      { decoder: name, passed: m.passed, total: m.total, runs: m.runs }),
   ).join(" · ");
   document.getElementById("failures").replaceChildren(
     ...Object.values(modes).flatMap((m) => m.failures.map((f) => row([m.decoder, f.name, f.mode, f.why]))));
@@ -129,26 +137,33 @@ async function main() {
     result.exact = result.text === expected.text;
     chats.push(result);
   }
+  // With enable_thinking: delta.reasoning_content first, in its own field and box.
+  const thinking = await chat("TextDecoder", chats.length + 1, true);
+  thinking.exact = thinking.text === expected.text;
+  const yes = (v) => (v ? t("yes") : t("no"));
   document.getElementById("chats").replaceChildren(
-    row(["decoder", "exact", "chunks", "cuts inside a character", "setData calls", "status"]),
-    ...chats.map((c) => row([c.decoder, c.exact, c.chunks, c.cutsInsideCharacters, c.setDataCalls, c.status])));
-  // The buttons work too (a learner can try Stop by hand).
-  const live = mountPage(chatPage(makeWx({ seed: 99, maxChunk: 5 }), { url: "v1/chat/completions" }),
-                         document.body);
-  const last = chats[chats.length - 1];
-  live.setData({ prompt, answer: last.text, status: last.status });
+    row([t("decoder"), t("thinking"), t("exact"), t("chunks"), t("cuts inside a character"),
+         t("setData calls"), t("status")]),
+    ...[...chats, thinking].map((c) => row([c.decoder, c.thinking ? t("{n} characters", { n: c.thinking.length }) : "–",
+                                            yes(c.exact), c.chunks, c.cutsInsideCharacters, c.setDataCalls, t(c.status)])));
+  // The buttons work too (a learner can try Stop by hand); it asks for thinking.
+  const live = mountPage(chatPage(makeWx({ seed: 99, maxChunk: 5 }),
+                                  { url: "v1/chat/completions", thinking: true }),
+                         document.body, show);
+  live.setData({ prompt, thinking: thinking.thinking, answer: thinking.text, status: thinking.status });
   document.getElementById("prompt").addEventListener("input", (e) =>
     live.onPromptInput({ detail: { value: e.target.value } }));
   document.getElementById("send").addEventListener("click", () => live.onSend());
   document.getElementById("stop").addEventListener("click", () => live.onStop());
-  Object.assign(lab, { modes, chats, expected: expected.text, prompt, tookMs: ms(performance.now() - t0) });
-  lab.seq = await report("wechat", { kind: "wechat", modes, chats, expected: expected.text, prompt,
-                                     tookMs: lab.tookMs });
+  Object.assign(lab, { modes, chats, thinkingChat: thinking, expected: expected.text, prompt,
+                       tookMs: ms(performance.now() - t0) });
+  lab.seq = await report("wechat", { kind: "wechat", modes, chats, thinkingChat: thinking,
+                                     expected: expected.text, prompt, tookMs: lab.tookMs });
   lab.finished = true;
 }
 
 main().catch((e) => {
   lab.error = String(e);
-  document.getElementById("score").textContent = `failed: ${e}`;
+  document.getElementById("score").textContent = t("failed: {error}", { error: String(e) });
   lab.finished = true;
 });

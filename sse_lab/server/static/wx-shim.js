@@ -93,9 +93,11 @@ export function makeWx(opts = {}) {
 
 /**
  * Imitate Page(options) on a DOM element: returns the page instance.
- * Keys of setData are rendered into [data-bind=key] elements as text.
+ * Keys of setData are rendered into [data-bind=key] elements as text;
+ * show(key, value) makes the text (default String(value); the page uses it to
+ * translate the status).
  */
-export function mountPage(options, root) {
+export function mountPage(options, root, show = (key, value) => String(value)) {
   const page = Object.create(options);
   page.data = { ...options.data };
   page.setDataCalls = 0;
@@ -105,7 +107,7 @@ export function mountPage(options, root) {
     for (const key of Object.keys(patch)) {
       for (const el of root.querySelectorAll(`[data-bind="${key}"]`)) {
         if (el.tagName === "INPUT") el.value = String(patch[key]);
-        else el.textContent = String(patch[key]);  // text, never HTML
+        else el.textContent = show(key, patch[key]);  // text, never HTML
       }
     }
   };

@@ -271,6 +271,12 @@ function headerValue(headers, name) {
  * @param {object} o.data the request body ({model, messages, stream: true})
  * @param {object} [o.header] extra request headers (Authorization belongs on your server, not here)
  * @param {(text: string) => void} o.onText each piece of the answer, in order
+ * @param {(text: string) => void} [o.onThinking] each piece of the model's thinking, in order:
+ *   `delta.reasoning_content`, which the OpenAI-compatible Chinese providers (DeepSeek,
+ *   Qwen with `enable_thinking: true`, GLM with `thinking: {type: "enabled"}`, Kimi) stream
+ *   before the answer's `delta.content`. Keep it apart from the answer: it is not the
+ *   reply, and it must not be sent back in the next turn's messages. Without onThinking
+ *   it is dropped.
  * @param {(why: "done" | "stopped" | "ended" | "error", detail?: string) => void} o.onEnd
  *   once: "[DONE]" came, abort() was called, the body ended without [DONE], or it failed
  * @param {"auto" | "never"} [o.textDecoder] "never" forces the hand-written UTF-8 decoder
@@ -295,8 +301,10 @@ export function streamChat(wxApi, o) {
     try { chunk = JSON.parse(e.data); } catch (err) { return; }  // not JSON: not ours
     if (chunk && chunk.error) { end("error", JSON.stringify(chunk.error)); return; }
     const choice = chunk && chunk.choices && chunk.choices[0];
-    const text = choice && choice.delta && choice.delta.content;
-    if (text) o.onText(text);
+    const delta = (choice && choice.delta) || {};
+    // One chunk may carry both fields (a provider switching from thinking to answering).
+    if (delta.reasoning_content && o.onThinking) o.onThinking(delta.reasoning_content);
+    if (delta.content) o.onText(delta.content);
   };
   const onChunk = (res) => {
     if (ended) return;
