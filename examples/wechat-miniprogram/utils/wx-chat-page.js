@@ -36,9 +36,17 @@ export function chatPage(wxApi, cfg) {
       let text = "";
       let thinking = "";
       let timer = null;
+      let thinkingShown = 0;
       const show = () => {  // one setData for everything that came since the last one
         timer = null;
-        this.setData({ thinking, answer: text });
+        // Only what changed goes to the render thread (setData's cost grows with its
+        // data): the thinking while it grows, then the answer alone.
+        if (thinking.length !== thinkingShown) {
+          thinkingShown = thinking.length;
+          this.setData({ thinking, answer: text });
+        } else {
+          this.setData({ answer: text });
+        }
       };
       const later = () => {
         if (timer === null) timer = setTimeout(show, every);

@@ -14,6 +14,7 @@ const prompt = new URLSearchParams(location.search).get("prompt") || "你好";
 const MODES = { TextDecoder: "auto", "hand-written": "never" };
 // The chat page's status values (English data), shown translated.
 N_("idle"); N_("streaming"); N_("done"); N_("stopped"); N_("ended");
+N_("TextDecoder"); N_("hand-written");  // the decoders' names (MODES), shown translated
 const show = (key, value) => (key === "status" ? t(String(value)) : String(value));
 
 function bytesOf(b64) {
@@ -124,7 +125,7 @@ async function main() {
   for (const [name, option] of Object.entries(MODES)) modes[name] = grade(cases, option);
   document.getElementById("score").textContent = Object.entries(modes).map(([name, m]) =>
     t("{decoder}: {passed}/{total} spec cases ({runs} runs: whole, byte by byte, 3 random splits)",
-      { decoder: name, passed: m.passed, total: m.total, runs: m.runs }),
+      { decoder: t(name), passed: m.passed, total: m.total, runs: m.runs }),
   ).join(" · ");
   document.getElementById("failures").replaceChildren(
     ...Object.values(modes).flatMap((m) => m.failures.map((f) => row([m.decoder, f.name, f.mode, f.why]))));
@@ -144,7 +145,7 @@ async function main() {
   document.getElementById("chats").replaceChildren(
     row([t("decoder"), t("thinking"), t("exact"), t("chunks"), t("cuts inside a character"),
          t("setData calls"), t("status")]),
-    ...[...chats, thinking].map((c) => row([c.decoder, c.thinking ? t("{n} characters", { n: c.thinking.length }) : "–",
+    ...[...chats, thinking].map((c) => row([t(c.decoder), c.thinking ? t("{n} characters", { n: c.thinking.length }) : "–",
                                             yes(c.exact), c.chunks, c.cutsInsideCharacters, c.setDataCalls, t(c.status)])));
   // The buttons work too (a learner can try Stop by hand); it asks for thinking.
   const live = mountPage(chatPage(makeWx({ seed: 99, maxChunk: 5 }),
