@@ -54,8 +54,10 @@ def test_the_route_serves_every_page_message_from_the_catalogue(demo_server: Lab
     ids = {m.id for m in page_messages() if m.literal}
     assert len(ids) > 60
     zh = translations("zh-CN")
-    # Every page message is there, translated exactly as the .po files say.
-    assert body["messages"] == {mid: zh.gettext(mid) for mid in ids}
+    # Every page message is there, translated exactly as the .po files say (a name
+    # the same in both languages, like TextDecoder, needs no entry).
+    assert body["messages"] == {mid: zh.gettext(mid) for mid in ids if zh.gettext(mid) != mid}
+    assert len(body["messages"]) >= len(ids) - 2
     assert body["messages"]["Send"] == "发送"  # shared with the widgets' catalogue area
     assert body["messages"]["{n} tokens"] == "{n} 个 token"
     # Aliases the lab knows; English needs nothing.
