@@ -34,7 +34,6 @@ The pure statistics these experiments feed (:func:`~sse_lab.metrics.describe`,
 from __future__ import annotations
 
 import asyncio
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -42,7 +41,7 @@ from urllib.parse import urlencode
 
 from sse_lab.client import record
 from sse_lab.client.transports import record_longpoll, record_poll
-from sse_lab.i18n import N_, tr
+from sse_lab.i18n import N_, display_width, ljust, rjust, tr
 from sse_lab.metrics import describe, percentile, token_lags
 from sse_lab.model import ANSWERS, SimulatedLLM, tokenize
 from sse_lab.recording import (
@@ -353,16 +352,6 @@ async def many_runs(
     return list(await asyncio.gather(*(one(s) for s in seeds)))
 
 
-
-def _width(text: str) -> int:
-    """Columns ``text`` takes in a monospaced font: CJK characters take two."""
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-
-
-def _ljust(text: str, width: int) -> str:
-    return text + " " * (width - _width(text))
-
-
 def distribution_table(rows: Mapping[str, tuple[Iterable[float], str, float]]) -> str:
     """An aligned text table of several samples' percentiles.
 
@@ -381,12 +370,12 @@ def distribution_table(rows: Mapping[str, tuple[Iterable[float], str, float]]) -
             + [f"{d[k] * scale:.{digits}f}" for k in ("min", "p50", "p90", "p99", "max")]
             + [unit]
         )
-    widths = [max(_width(r[i]) for r in table) for i in range(len(header))]
+    widths = [max(display_width(r[i]) for r in table) for i in range(len(header))]
     lines = []
     for r in table:
-        cells = [_ljust(r[0], widths[0])]
-        cells += [c.rjust(w) for c, w in zip(r[1:-1], widths[1:-1], strict=True)]
-        cells.append(_ljust(r[-1], widths[-1]))
+        cells = [ljust(r[0], widths[0])]
+        cells += [rjust(c, w) for c, w in zip(r[1:-1], widths[1:-1], strict=True)]
+        cells.append(ljust(r[-1], widths[-1]))
         lines.append("  ".join(cells).rstrip())
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from typing import Any
 
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import RendererAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
@@ -39,6 +42,27 @@ _MONITOR_STYLE: dict[str, dict[str, Any]] = {
     "subscribers": {"linewidth": 2.0},
     "generation_tasks": {"linewidth": 1.6, "linestyle": (0, (4, 2))},
 }
+
+
+def _widest_label(label: str) -> str:
+    """``label`` with every number widened to five digits.
+
+    The legend's layout is chosen from these, so it does not change while a
+    live view's peaks grow (a frame must not jump from one row to two).
+    """
+    return re.sub(r"\d+", "88888", label)
+
+
+def _legend_rows(ax: Axes, handles: list[Any], labels: list[str]) -> int:
+    """1 if a one-row legend of ``labels`` fits the figure's width, else 2."""
+    if not labels:
+        return 1
+    fig = ax.get_figure(root=True)
+    probe = ax.legend(handles, labels, ncols=len(labels), frameon=False, fontsize=9)
+    renderer = RendererAgg(int(fig.bbox.width), int(fig.bbox.height), fig.dpi)
+    width = probe.get_window_extent(renderer).width
+    probe.remove()
+    return 1 if width <= 0.9 * fig.bbox.width else 2
 
 
 @chart
@@ -117,12 +141,17 @@ def monitor_chart(
     top.set_ylim(bottom=0)
     top.set_ylim(0, max(1.0, top.get_ylim()[1] * 1.15))
     top.set_ylabel(tr("count"))
-    labelled = top.get_legend_handles_labels()[1]
-    top.set_title(tr(title), pad=24 if labelled else None)
+    handles, labelled = top.get_legend_handles_labels()
+    rows = _legend_rows(top, handles, [_widest_label(label) for label in labelled])
+    top.set_title(tr(title), pad=(24 if rows == 1 else 38) if labelled else None)
     if labelled:
-        # Above the plot, in one row: it never hides a peak.
-        top.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncols=len(labelled),
-                   frameon=False, fontsize=9, labelcolor=text_color(top), borderaxespad=0.2)
+        # Above the plot: it never hides a peak. One row when it fits the figure's
+        # width, else two (English labels are wider than Chinese ones).
+        top.legend(handles, labelled, loc="lower left", bbox_to_anchor=(0.0, 1.0),
+                   ncols=math.ceil(len(labelled) / rows), frameon=False, fontsize=9,
+                   labelcolor=text_color(top), borderaxespad=0.2)
+        if fast and rows > 1:
+            fig.subplots_adjust(top=0.82)
     bottom.set_ylabel(tr("memory (MB)"))
     bottom.set_xlabel(tr("time since the monitor started (s)"))
     if ts:
