@@ -136,3 +136,9 @@ def test_padding_counts_display_columns() -> None:
     assert i18n.ljust("首字", 6) == "首字  "
     assert i18n.rjust("ab", 4) == "  ab"
     assert i18n.ljust("长长长长", 2) == "长长长长", "never cut, only pad"
+
+
+def test_yes_no_speaks_the_language() -> None:
+    assert (i18n.yes_no(True), i18n.yes_no(0)) == ("yes", "no")
+    with i18n.use_language("zh-CN"):
+        assert (i18n.yes_no(1), i18n.yes_no(False)) == ("是", "否")

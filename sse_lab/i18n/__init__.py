@@ -59,6 +59,7 @@ __all__ = [
     "trn",
     "translations",
     "use_language",
+    "yes_no",
 ]
 
 #: Languages the lab speaks, as BCP 47 tags (what ``set_language`` accepts and returns).
@@ -208,6 +209,12 @@ def N_(message: str, /) -> str:  # noqa: N802 - the gettext convention for "mark
     """Mark ``message`` for the catalogue without translating it now (labels kept as
     data and translated where they are shown, e.g. by the chart functions)."""
     return message
+
+
+def yes_no(flag: object) -> str:
+    """``yes`` or ``no`` in the current language (是 / 否), for a measured truth value:
+    ``say("text identical: {same}", same=yes_no(a == b))`` rather than ``True``."""
+    return tr("yes") if flag else tr("no")
 
 
 def say(message: str, /, **values: object) -> None:
