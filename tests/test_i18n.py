@@ -54,6 +54,11 @@ def test_language_choice_order(monkeypatch: pytest.MonkeyPatch) -> None:
     assert i18n.get_language() == "en"
     monkeypatch.setenv("JPY_SESSION_NAME", "/home/me/sse_lab/notebooks/zh-CN/05-latency.ipynb")
     assert i18n.get_language() == "zh-CN", "a notebook under zh-CN/ speaks Chinese"
+    monkeypatch.setenv("JPY_SESSION_NAME", "zh-CN/05-latency.ipynb")  # relative, as Jupyter sends
+    assert i18n.get_language() == "zh-CN"
+    monkeypatch.setenv("JPY_SESSION_NAME", "zh-notes/05-latency.ipynb")
+    assert i18n.get_language() == "en", "only an edition folder makes a notebook Chinese"
+    monkeypatch.setenv("JPY_SESSION_NAME", "/home/me/sse_lab/notebooks/zh-CN/05-latency.ipynb")
     monkeypatch.setenv("SSE_LAB_LANG", "en")
     assert i18n.get_language() == "en", "SSE_LAB_LANG comes before the notebook's folder"
     assert i18n.set_language("zh-Hans") == "zh-CN"

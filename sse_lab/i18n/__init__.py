@@ -109,10 +109,15 @@ def set_language(language: str | None) -> str:
     return found
 
 
+#: Folder names that make a notebook inside them Chinese (compared case-insensitively).
+_EDITION_FOLDERS = {"zh-cn": "zh-CN", "zh_cn": "zh-CN", "zh-hans": "zh-CN"}
+
+
 def _from_session_path(session: str) -> str | None:
-    for part in PurePath(session).parts:
-        found = normalize_language(part)
-        if found is not None and found != "en" and "-" in part.replace("_", "-"):
+    # The innermost edition folder wins; a folder merely starting with "zh" does not count.
+    for part in reversed(PurePath(session).parts):
+        found = _EDITION_FOLDERS.get(part.lower())
+        if found is not None:
             return found
     return None
 
