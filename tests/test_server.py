@@ -247,12 +247,18 @@ def test_heartbeat_comments_keep_an_idle_stream_alive() -> None:
 
 
 def test_stalled_reader_is_dropped_after_send_timeout() -> None:
-    with start_server(config=ServerConfig(send_timeout=0.3)) as srv:
-        sock = socket.create_connection(("127.0.0.1", srv.port))
+    # A faster trickle than the default /sse floor and a capped send buffer: the buffers
+    # fill in about a second, not most of the deadline.
+    config = ServerConfig(send_timeout=0.3, sse_min_interval=0.0002, stream_sndbuf=32 * 1024)
+    with start_server(config=config) as srv:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # Before connect(), so the receive window is small from the handshake on and the
+        # buffers fill in a moment rather than seconds.
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", srv.port))
         sock.sendall(b"GET /sse?count=1000000&interval=0 HTTP/1.1\r\nHost: x\r\n\r\n")
         # Never read: the kernel buffers fill, flush() stops completing.
-        wait_until(lambda: srv.stats()["dropped_stalled"] == 1, timeout=10)
+        wait_until(lambda: srv.stats()["dropped_stalled"] == 1, timeout=30)
         wait_until(lambda: srv.stats()["open_total"] == 0)
         rss = srv.stats()["rss_bytes"]
         sock.close()
