@@ -147,3 +147,19 @@ def test_yes_no_speaks_the_language() -> None:
     assert (i18n.yes_no(True), i18n.yes_no(0)) == ("yes", "no")
     with i18n.use_language("zh-CN"):
         assert (i18n.yes_no(1), i18n.yes_no(False)) == ("是", "否")
+
+
+def test_a_message_gettext_tools_would_take_for_a_percent_format_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # "5% of" reads as the directive "% o" to msgfmt --check: the .po would not compile.
+    from sse_lab.i18n import catalogue as tools
+
+    folder = tmp_path / "zh_CN" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    (folder / "nb99.po").write_text(
+        'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=utf-8\\n"\n\n'
+        'msgid "within 5% of the mean"\nmsgstr "偏离平均值不超过 5%"\n', encoding="utf-8")
+    monkeypatch.setattr(tools, "locale_folder", lambda language: folder)
+    found = tools.problems("zh-CN")
+    assert any("looks like a %-format" in line for line in found), found[:5]
