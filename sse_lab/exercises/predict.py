@@ -143,8 +143,8 @@ PREDICTIONS: dict[str, Prediction] = {
         N_("the median tokens/s the client measures from the hosted profile at speed=1"),
         "tokens/s", 0.4,
         N_("The client counts events, not BPE tokens: the hosted profile packs 1-3 tokens into "
-           "each event (~2 on average), and a 200-300 ms stall in 1.5 percent of gaps costs a short "
-           "answer a lot. So ~133 model tokens/s show up as roughly 40-70 events/s."),
+           "each event (~2 on average), and a 200-300 ms stall in 1.5 percent of gaps costs a "
+           "short answer a lot. So ~133 model tokens/s show up as roughly 40-70 events/s."),
         traps=lambda m, c: [
             (133.0, 0.25, N_("~133 tokens/s is the model's pace between stalls, an input. The "
                              "client counts *events*, and each carries 1-3 tokens; rare stalls "
