@@ -83,7 +83,9 @@ bench: $(STAMP)
 clean:
 	rm -rf $(VENV) test-artifacts
 
-# Regenerate docs/screenshot.png (notebook 01 mid-race, headless /usr/bin/chromium).
+# Regenerate docs/screenshot.png and docs/screenshot.zh-CN.png (notebook 01 mid-race,
+# headless /usr/bin/chromium).
 .PHONY: screenshot
 screenshot: $(STAMP)
 	$(PY) scripts/screenshot.py
+	$(PY) scripts/screenshot.py --edition zh-CN

@@ -1,4 +1,5 @@
-"""Regenerate docs/screenshot.png: notebook 01's race, caught mid-stream.
+"""Regenerate docs/screenshot.png (and docs/screenshot.zh-CN.png): notebook 01's race,
+caught mid-stream.
 
 Starts a throwaway JupyterLab over a copy of notebooks/, opens
 01-why-streaming.ipynb in headless Chromium (/usr/bin/chromium), runs all
@@ -6,13 +7,14 @@ cells from the Run menu, and takes the shot at the moment the streaming
 column already shows part of the answer while the blocking column still
 spins. Reuses the browser-test helpers in tests/browser/labdriver.py.
 
-    make screenshot                     # or:
-    .venv/bin/python scripts/screenshot.py [--out docs/screenshot.png]
+    make screenshot                     # both editions, or:
+    .venv/bin/python scripts/screenshot.py [--edition zh-CN] [--out docs/screenshot.zh-CN.png]
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import tempfile
 import time
@@ -21,6 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from sse_lab.i18n import tr, use_language  # noqa: E402
 from sse_lab.model import SimulatedLLM  # noqa: E402
 from tests.browser.labdriver import (  # noqa: E402
     CHROMIUM,
@@ -39,33 +42,37 @@ def _partway(state: dict | None, lo: float, hi: float) -> bool:
     """Streaming column between ``lo`` and ``hi`` of its answer, blocking still waiting."""
     if not state or not state["typewriterText"] or not state["blockingSpinning"]:
         return False
-    seed = int(state["title"].split("seed ")[1].split()[0])
+    seed = int(re.search(r"(?:seed|种子)\s*(\d+)", state["title"]).group(1))
     answer = SimulatedLLM().answer(state["prompt"], seed)
     shown = state["typewriterText"].rstrip("\u258d").strip()  # minus the cursor
     return answer.startswith(shown) and lo * len(answer) <= len(shown) <= hi * len(answer)
 
 
-def shoot(page, lab: JupyterLab, out: Path, attempts: int = 3) -> None:
+def shoot(page, lab: JupyterLab, out: Path, edition: str = "en", attempts: int = 3) -> None:
+    notebook = NOTEBOOK if edition == "en" else f"{edition}/{NOTEBOOK}"
+    with use_language(edition):  # the widget's title, as the kernel of that edition says it
+        title = tr("Race: the same answer, blocking vs streaming")
     for attempt in range(1, attempts + 1):
-        open_notebook(page, lab.url, NOTEBOOK)
+        open_notebook(page, lab.url, notebook)
         run_all_cells(page)
         # The race widget appears when its cell starts: bring that cell to the
         # top of the panel before the tokens start flowing.
-        heading = page.locator(".widget-html", has_text="Race: the same answer").first
+        heading = page.locator(".widget-html", has_text=title).first
         heading.wait_for(timeout=60_000)
         page.evaluate(
-            """() => {
+            """(title) => {
               const h = [...document.querySelectorAll('.widget-html')]
-                .find(e => e.textContent.includes('Race: the same answer'));
+                .find(e => e.textContent.includes(title));
               h.closest('.jp-Cell').scrollIntoView({block: 'start'});
-            }"""
+            }""",
+            title,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            before = race_view_state(page)
+            before = race_view_state(page, title)
             if _partway(before, 0.35, 0.75):
                 page.screenshot(path=str(out))
-                after = race_view_state(page)
+                after = race_view_state(page, title)
                 if after and after["blockingSpinning"]:  # still mid-race when the shot ended
                     shown = len(before["typewriterText"])
                     print(f"{out}: streaming column at {shown} chars, blocking still waiting")
@@ -84,8 +91,13 @@ def shoot(page, lab: JupyterLab, out: Path, attempts: int = 3) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=REPO / "docs" / "screenshot.png")
+    parser.add_argument("--edition", choices=("en", "zh-CN"), default="en")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="default: docs/screenshot.png, docs/screenshot.zh-CN.png for zh-CN")
     args = parser.parse_args()
+    if args.out is None:
+        suffix = "" if args.edition == "en" else f".{args.edition}"
+        args.out = REPO / "docs" / f"screenshot{suffix}.png"
     if not CHROMIUM.exists():
         raise SystemExit(f"{CHROMIUM} is missing: apt-get install chromium")
     from playwright.sync_api import sync_playwright
@@ -97,7 +109,7 @@ def main() -> None:
             with sync_playwright() as pw:
                 context = launch_chromium(pw, profile, viewport=VIEWPORT)
                 try:
-                    shoot(context.new_page(), lab, args.out)
+                    shoot(context.new_page(), lab, args.out, args.edition)
                 finally:
                     context.close()
     finally:

@@ -347,10 +347,10 @@ def cell_errors(page: Any) -> list[str]:
 # The RaceView in the DOM: found by its heading, then walked by widget
 # structure (RaceView = VBox[heading, GridBox[left, right], summary]; right =
 # VBox[head, TypewriterView = VBox[header, body, footer]]).
-_RACE_VIEW = """() => {
+_RACE_VIEW = """(title) => {
   const text = (el) => (el ? el.textContent.replace(/\\s+/g, ' ').trim() : null);
   const heading = [...document.querySelectorAll('.widget-html')]
-    .find(h => h.textContent.includes('Race: the same answer'));
+    .find(h => h.textContent.includes(title));
   if (!heading) return null;
   const race = heading.closest('.widget-vbox');
   const grid = race.querySelector(':scope > .widget-gridbox');
@@ -374,9 +374,12 @@ _RACE_VIEW = """() => {
 }"""
 
 
-def race_view_state(page: Any) -> dict[str, Any] | None:
-    """What the first RaceView on the page shows, as text (``None``: no race)."""
-    return page.evaluate(_RACE_VIEW)
+def race_view_state(page: Any, title: str = "Race: the same answer") -> dict[str, Any] | None:
+    """What the first RaceView on the page shows, as text (``None``: no race).
+
+    ``title``: the start of the race's heading in the notebook's language.
+    """
+    return page.evaluate(_RACE_VIEW, title)
 
 
 def capture_notebook(page: Any, path: Path, max_height: int = 15000) -> Path:
