@@ -1,5 +1,9 @@
 """Command line: ``python -m sse_lab serve [--host 127.0.0.1] [--port 1314]``.
 
+Also ``python -m sse_lab redis`` (the bundled Redis) and ``python -m sse_lab
+wechat-example DIR`` (the WeChat mini-program that streams a chat, ready for WeChat
+DevTools).
+
 ``--teaching-routes`` also mounts the routes that show what breaks streaming.
 The limits a hostile client meets (body sizes, connections, timeouts; see
 :class:`sse_lab.server.ServerConfig`) each have a flag: ``--max-body``,
@@ -17,8 +21,10 @@ from sse_lab.server import ServerConfig, start_server
 from sse_lab.server.cli import (
     add_redis_command,
     add_store_arguments,
+    add_wechat_command,
     answers_config,
     run_redis,
+    run_wechat_example,
 )
 from sse_lab.server.stores import StoreError
 
@@ -66,9 +72,12 @@ def main(argv: list[str] | None = None) -> int:
         limits.add_argument(flag, type=kind, default=default, help=f"{what} (default {default})")
     add_store_arguments(serve)
     add_redis_command(sub)
+    add_wechat_command(sub)
     args = parser.parse_args(argv)
     if args.command == "redis":
         return run_redis(args)
+    if args.command == "wechat-example":
+        return run_wechat_example(args)
 
     config = ServerConfig(
         heartbeat=args.heartbeat,

@@ -31,13 +31,13 @@ import pytest
 from sse_lab.conformance import CASES, Case
 from sse_lab.lab.browser_reports import wait_for_reports
 from sse_lab.server import LabServer
+from sse_lab.server.cli import write_wechat_example
 
 from .conftest import MARKUP, MARKUP_ANSWER, MARKUP_TOPIC
 from .test_js_parser import _problems, _splits
 
 REPO = Path(__file__).resolve().parents[2]
 STATIC = REPO / "sse_lab" / "server" / "static"
-EXAMPLE = REPO / "examples" / "wechat-miniprogram"
 CHINESE_PROMPT = "你好"
 
 #: Runs every case with every chunking, in both decoder modes, in the page.
@@ -238,19 +238,24 @@ def test_the_wechat_page_grades_and_streams_in_the_browser(
     assert rep["modes"]["hand-written"]["passed"] == len(CASES)
 
 
-def test_the_mini_program_example_uses_the_tested_files() -> None:
+def test_the_mini_program_example_uses_the_tested_files(tmp_path: Path) -> None:
+    # What `python -m sse_lab wechat-example DIR` writes: the template plus the very
+    # modules this file tests in Chromium.
+    example = tmp_path / "wx"
+    files = write_wechat_example(example)
+    assert example / "utils" / "wx-sse.js" in files
     for name in ("wx-sse.js", "wx-chat-page.js"):
-        assert (EXAMPLE / "utils" / name).read_bytes() == (STATIC / name).read_bytes(), (
-            f"examples/wechat-miniprogram/utils/{name} differs from sse_lab/server/static/{name}"
-        )
-    wxml = (EXAMPLE / "pages" / "chat" / "chat.wxml").read_text(encoding="utf-8")
+        assert (example / "utils" / name).read_bytes() == (STATIC / name).read_bytes()
+    wxml = (example / "pages" / "chat" / "chat.wxml").read_text(encoding="utf-8")
     code = wxml.split("-->", 1)[1]  # after the comment that warns about rich-text
     assert "{{answer}}" in code and "rich-text" not in code
     page_js = (STATIC / "wx-chat-page.js").read_text(encoding="utf-8")
     assert "enableChunked: true" in (STATIC / "wx-sse.js").read_text(encoding="utf-8")
     assert "innerHTML" not in page_js and "rich-text nodes" in page_js  # only in the warning
-    config = json.loads((EXAMPLE / "app.json").read_text(encoding="utf-8"))
+    config = json.loads((example / "app.json").read_text(encoding="utf-8"))
     assert config["pages"] == ["pages/chat/chat"]
+    chat_js = (example / "pages" / "chat" / "chat.js").read_text(encoding="utf-8")
+    assert 'from "../../utils/wx-chat-page.js"' in chat_js
 
 
 def test_the_decoder_is_chosen_by_what_the_runtime_can_do(

@@ -14,8 +14,8 @@ behind jupyter-server-proxy at ``/proxy/PORT/``):
 * ``GET /wechat``      a WeChat mini-program's streaming, in a browser: ``wx-sse.js``
   (SSE parsed by hand from ``wx.request`` ArrayBuffer chunks, UTF-8 decoded by hand
   when ``TextDecoder`` is missing) graded on the spec cases and fed the chat through
-  ``wx-shim.js``, a stand-in ``wx`` built on ``fetch`` (the example app itself is in
-  ``examples/wechat-miniprogram/``).
+  ``wx-shim.js``, a stand-in ``wx`` built on ``fetch`` (``python -m sse_lab
+  wechat-example DIR`` writes the mini-program app itself).
 * ``GET /i18n/<lang>.json`` the pages' messages in ``lang`` (``{"language", "messages":
   {English: translation}}``) from the lab's gettext catalogue (area ``pages``), for
   ``static/i18n.js``; a language the lab does not speak is a 400 naming those it does.

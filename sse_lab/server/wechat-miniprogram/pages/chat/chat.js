@@ -1,5 +1,6 @@
-// The chat page: all logic is in utils/wx-chat-page.js (a copy of the lab's
-// sse_lab/server/static/wx-chat-page.js, tested in Chromium on a wx shim).
+// The chat page: all logic is in utils/wx-chat-page.js (the lab's
+// sse_lab/server/static/wx-chat-page.js, written there by `python -m sse_lab
+// wechat-example DIR` and tested in Chromium on a wx shim).
 import { chatPage } from "../../utils/wx-chat-page.js";
 
 // The lab server's OpenAI-compatible endpoint. A published mini-program needs
