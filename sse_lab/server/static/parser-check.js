@@ -1,4 +1,5 @@
 // parser-check.js -- grade sse-parser.js on the spec cases in this browser.
+import { chunkings } from "./chunkings.js";
 import { EventStreamParser } from "./sse-parser.js";
 import { ms, report } from "./report.js";
 import { t } from "./i18n.js";
@@ -8,27 +9,6 @@ const lab = (window.sseLab = { finished: false });
 function bytesOf(b64) {
   const bin = atob(b64);
   return Uint8Array.from(bin, (c) => c.charCodeAt(0));
-}
-
-// A small seeded generator, so a failure at a random split can be replayed.
-function mulberry32(seed) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function chunkings(n, index) {
-  const out = { whole: [], bytewise: Array.from({ length: Math.max(0, n - 1) }, (_, i) => i + 1) };
-  for (let s = 0; s < 3; s += 1) {
-    const rand = mulberry32(index * 7919 + s);
-    const cuts = new Set();
-    for (let k = Math.floor(rand() * n / 2); k > 0; k -= 1) cuts.add(1 + Math.floor(rand() * Math.max(1, n - 1)));
-    out[`random${s}`] = [...cuts].filter((c) => c < n).sort((a, b) => a - b);
-  }
-  return out;
 }
 
 function run(bytes, cuts) {

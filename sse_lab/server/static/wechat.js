@@ -3,9 +3,10 @@
 //
 // window.sseLab holds the results (tests read it); they are also posted to
 // reports (page "wechat") for notebook 10. ?prompt= picks the chat prompt.
+import { chunkings } from "./chunkings.js";
 import { WxEventStreamParser } from "./wx-sse.js";
 import { chatPage } from "./wx-chat-page.js";
-import { makeWx, mountPage, mulberry32 } from "./wx-shim.js";
+import { makeWx, mountPage } from "./wx-shim.js";
 import { ms, report } from "./report.js";
 import { N_, t } from "./i18n.js";
 
@@ -19,17 +20,6 @@ const show = (key, value) => (key === "status" ? t(String(value)) : String(value
 
 function bytesOf(b64) {
   return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-}
-
-function chunkings(n, index) {
-  const out = { whole: [], bytewise: Array.from({ length: Math.max(0, n - 1) }, (_, i) => i + 1) };
-  for (let s = 0; s < 3; s += 1) {
-    const rand = mulberry32(index * 7919 + s);
-    const cuts = new Set();
-    for (let k = Math.floor(rand() * n / 2); k > 0; k -= 1) cuts.add(1 + Math.floor(rand() * Math.max(1, n - 1)));
-    out[`random${s}`] = [...cuts].filter((c) => c < n).sort((a, b) => a - b);
-  }
-  return out;
 }
 
 function run(bytes, cuts, textDecoder) {

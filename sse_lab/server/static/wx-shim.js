@@ -10,17 +10,8 @@
 // mountPage() imitates Page(): this.data, this.setData(), and it renders each
 // data key into the element with data-bind="key" through textContent.
 
+import { mulberry32 } from "./chunkings.js";
 import { postHeaders } from "./report.js";
-
-/** A small seeded generator, so a failing chunking can be replayed. */
-export function mulberry32(seed) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * A `wx` whose request() streams through fetch.
